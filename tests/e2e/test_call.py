@@ -1,0 +1,192 @@
+"""A real two-party call through the deployed lab, in Debian's Chromium.
+
+Two pages join one room at the public https URL, each with a fake camera
+at its own resolution. Each must show the other's video at the other's
+resolution, decode frames that keep coming, record five seconds into a
+WebM file on the app host, and store a screenshot of the remote video.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import pytest
+from conftest import app_host_file, app_host_run
+from playwright.sync_api import Browser, Page, expect
+
+RECORDINGS_DIR = "/var/lib/parley/recordings"
+SCREENSHOTS_DIR = "/var/lib/parley/screenshots"
+
+MEDIA_TIMEOUT_MS = 30_000
+MIN_DURATION_S = 4
+SAVE_TIMEOUT_MS = 60_000
+RECORD_SECONDS = 5
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SAVED = re.compile(r"^saved \S+$")
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    width: int
+    height: int
+    page: Page
+
+
+@pytest.fixture()
+def call(browser: Browser, public_url: str) -> Iterator[tuple[Caller, Caller]]:
+    """Two callers in one fresh room, each with its own camera size."""
+    room = f"e2e-{uuid.uuid4().hex[:8]}"
+    sizes = {"alice": (640, 480), "bob": (320, 240)}
+    contexts = []
+    callers = []
+
+    for name, (width, height) in sizes.items():
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        query = urlencode(
+            {"room": room, "name": name, "width": width, "height": height}
+        )
+        page.goto(f"{public_url}/?{query}")
+        page.click("#join")
+        callers.append(Caller(name, width, height, page))
+
+    yield callers[0], callers[1]
+
+    for context in contexts:
+        context.close()
+
+
+def remote_video_size(page: Page) -> tuple[int, int]:
+    size = page.eval_on_selector(
+        "#remote-video", "v => [v.videoWidth, v.videoHeight]"
+    )
+    return int(size[0]), int(size[1])
+
+
+def wait_for_remote_size(caller: Caller, other: Caller) -> None:
+    caller.page.wait_for_function(
+        """([w, h]) => {
+          const v = document.querySelector('#remote-video');
+          return v.videoWidth === w && v.videoHeight === h;
+        }""",
+        arg=[other.width, other.height],
+        timeout=MEDIA_TIMEOUT_MS,
+    )
+
+
+def frames_decoded(page: Page) -> int:
+    """Video frames decoded so far on the page's peer connection."""
+    return int(
+        page.evaluate(
+            """async () => {
+              const pc = window.parley.peerConnection();
+              if (pc === null) return 0;
+              const report = await pc.getStats();
+              let frames = 0;
+              report.forEach((s) => {
+                if (s.type === 'inbound-rtp' && s.kind === 'video') {
+                  frames += s.framesDecoded || 0;
+                }
+              });
+              return frames;
+            }"""
+        )
+    )
+
+
+def wait_for_more_frames(page: Page, than: int) -> int:
+    deadline = time.monotonic() + MEDIA_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        frames = frames_decoded(page)
+        if frames > than:
+            return frames
+        page.wait_for_timeout(250)
+    pytest.fail(f"no frames decoded beyond {than} before the deadline")
+
+
+def saved_name(page: Page, selector: str) -> str:
+    state = page.locator(selector)
+    expect(state).to_have_text(SAVED, timeout=SAVE_TIMEOUT_MS)
+    return state.inner_text().split(" ", 1)[1]
+
+
+def test_each_page_shows_the_other_camera_at_its_resolution(
+    call: tuple[Caller, Caller],
+) -> None:
+    alice, bob = call
+
+    wait_for_remote_size(alice, bob)
+    wait_for_remote_size(bob, alice)
+
+    assert remote_video_size(alice.page) == (bob.width, bob.height)
+    assert remote_video_size(bob.page) == (alice.width, alice.height)
+
+
+def test_inbound_frames_are_decoded_and_keep_increasing(
+    call: tuple[Caller, Caller],
+) -> None:
+    for caller in call:
+        first = wait_for_more_frames(caller.page, 0)
+        second = wait_for_more_frames(caller.page, first)
+
+        assert second > first > 0
+
+
+def test_a_five_second_recording_arrives_as_webm_on_the_app_host(
+    call: tuple[Caller, Caller],
+) -> None:
+    alice, bob = call
+    wait_for_remote_size(alice, bob)
+
+    alice.page.click("#record")
+    expect(alice.page.locator("#record-state")).to_have_text("recording")
+    alice.page.wait_for_timeout(RECORD_SECONDS * 1000)
+    alice.page.click("#record")
+    name = saved_name(alice.page, "#record-state")
+
+    probe = json.loads(
+        app_host_run(
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            f"{RECORDINGS_DIR}/{name}",
+        )
+    )
+    video = [s for s in probe["streams"] if s["codec_type"] == "video"]
+
+    assert probe["format"]["format_name"].startswith("matroska,webm")
+    assert video, "the recording has no video stream"
+    assert float(probe["format"]["duration"]) >= MIN_DURATION_S
+
+    sidecar_name = name.rsplit(".", 1)[0] + ".json"
+    sidecar = json.loads(app_host_file(f"{RECORDINGS_DIR}/{sidecar_name}"))
+    assert sidecar["chunks"] >= MIN_DURATION_S
+    assert sidecar["bytes"] > 0
+
+
+def test_a_screenshot_of_the_remote_video_is_a_png_of_its_size(
+    call: tuple[Caller, Caller],
+) -> None:
+    alice, bob = call
+    wait_for_remote_size(alice, bob)
+
+    alice.page.click("#screenshot")
+    name = saved_name(alice.page, "#screenshot-state")
+    data = app_host_file(f"{SCREENSHOTS_DIR}/{name}")
+
+    assert data.startswith(PNG_SIGNATURE)
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (bob.width, bob.height)
