@@ -1,0 +1,119 @@
+"""Settings of the app, read once from the environment at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+KIB = 1024
+MIB = 1024 * KIB
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+
+
+class SettingsError(ValueError):
+    """A PARLEY_* variable is missing or has a value the app refuses."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the app needs to know about its site; never changes."""
+
+    room_limit: int
+    allowed_origins: tuple[str, ...]
+    recordings_dir: Path
+    screenshots_dir: Path
+    max_chunk_bytes: int = 8 * MIB
+    max_screenshot_bytes: int = 16 * MIB
+    max_message_bytes: int = 64 * KIB
+    recording_idle_seconds: int = 300
+
+
+def _integer(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    low: int,
+    high: int,
+) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+
+    if not raw.isdigit():
+        raise SettingsError(
+            f"{name} must be a whole number, got {raw!r}"
+        )
+
+    value = int(raw)
+    if not low <= value <= high:
+        raise SettingsError(
+            f"{name} must be between {low} and {high}, got {value}"
+        )
+    return value
+
+
+def _directory(environ: Mapping[str, str], name: str) -> Path:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        raise SettingsError(f"{name} is required (an absolute path)")
+
+    path = Path(raw)
+    if not path.is_absolute():
+        raise SettingsError(f"{name} must be an absolute path, got {raw!r}")
+    return path
+
+
+def _origins(environ: Mapping[str, str]) -> tuple[str, ...]:
+    name = "PARLEY_ALLOWED_ORIGINS"
+    raw = environ.get(name, "")
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    if not origins:
+        raise SettingsError(
+            f"{name} is required: comma-separated origins such as "
+            "https://call.example.org"
+        )
+
+    for origin in origins:
+        if origin == "*":
+            raise SettingsError(f"{name} must list origins, never '*'")
+        if not _ORIGIN.match(origin):
+            raise SettingsError(
+                f"{name} holds {origin!r}; an origin is scheme://host[:port]"
+                " with scheme http or https and no path"
+            )
+    return origins
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the PARLEY_* variables, or raise SettingsError."""
+    env = os.environ if environ is None else environ
+
+    recordings = _directory(env, "PARLEY_RECORDINGS_DIR")
+    screenshots = _directory(env, "PARLEY_SCREENSHOTS_DIR")
+    if recordings == screenshots:
+        raise SettingsError(
+            "PARLEY_RECORDINGS_DIR and PARLEY_SCREENSHOTS_DIR must differ"
+        )
+
+    return Settings(
+        room_limit=_integer(env, "PARLEY_ROOM_LIMIT", 2, 2, 16),
+        allowed_origins=_origins(env),
+        recordings_dir=recordings,
+        screenshots_dir=screenshots,
+        max_chunk_bytes=_integer(
+            env, "PARLEY_MAX_CHUNK_BYTES", 8 * MIB, 1 * KIB, 256 * MIB
+        ),
+        max_screenshot_bytes=_integer(
+            env, "PARLEY_MAX_SCREENSHOT_BYTES", 16 * MIB, 1 * KIB, 256 * MIB
+        ),
+        max_message_bytes=_integer(
+            env, "PARLEY_MAX_MESSAGE_BYTES", 64 * KIB, 1 * KIB, 16 * MIB
+        ),
+        recording_idle_seconds=_integer(
+            env, "PARLEY_RECORDING_IDLE_SECONDS", 300, 1, 86400
+        ),
+    )

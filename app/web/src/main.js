@@ -1,0 +1,229 @@
+// The call page: join a room, call its other member, record, capture.
+
+import { byId, describe, show } from './dom.js';
+import { Call } from './call.js';
+import { openCamera, readQuery, stopStream } from './media.js';
+import { Recording, chooseMime } from './recorder.js';
+import { captureFrame, uploadScreenshot } from './screenshot.js';
+import { connect, request } from './signaling.js';
+
+const RECORD_STOP_TIMEOUT_MS = 330_000;
+
+const query = readQuery(window.location.search);
+const state = {
+  socket: null,
+  sid: null,
+  localStream: null,
+  remoteStream: null,
+  call: null,
+  recording: null,
+};
+
+function setStatus(text) {
+  show('status', text);
+}
+
+function setJoined(joined) {
+  byId('join').disabled = joined;
+  byId('leave').disabled = !joined;
+  byId('record').disabled = !joined;
+  byId('screenshot').disabled = !joined;
+}
+
+async function sendSignal(to, type, data) {
+  await request(state.socket, 'signal', { to, type, data });
+}
+
+function onRemoteStream(stream) {
+  state.remoteStream = stream;
+  byId('remote-video').srcObject = stream;
+}
+
+function startCall(peer) {
+  endCall();
+  state.call = new Call({
+    peerSid: peer.sid,
+    polite: state.sid < peer.sid,
+    localStream: state.localStream,
+    sendSignal,
+    onRemoteStream,
+    onState: (text) => setStatus(`call with ${peer.name}: ${text}`),
+  });
+  setStatus(`calling ${peer.name}`);
+}
+
+function endCall() {
+  if (state.call !== null) {
+    state.call.close();
+    state.call = null;
+  }
+  state.remoteStream = null;
+  byId('remote-video').srcObject = null;
+}
+
+async function startLocalMedia() {
+  if (state.localStream === null) {
+    state.localStream = await openCamera(query.width, query.height);
+    byId('local-video').srcObject = state.localStream;
+  }
+}
+
+async function joinRoom() {
+  const room = byId('room').value.trim();
+  const name = byId('name').value.trim();
+  await startLocalMedia();
+  const ack = await request(state.socket, 'join', { room, name });
+  state.sid = ack.sid;
+  setJoined(true);
+  setStatus(`joined ${room}`);
+  const [peer] = ack.members;
+  if (peer !== undefined) {
+    startCall(peer);
+  }
+}
+
+async function leaveRoom() {
+  if (state.recording !== null) {
+    await stopRecording();
+  }
+  endCall();
+  await request(state.socket, 'leave', null);
+  stopStream(state.localStream);
+  state.localStream = null;
+  byId('local-video').srcObject = null;
+  setJoined(false);
+  setStatus('left the room');
+}
+
+async function startRecording() {
+  const stream = state.remoteStream ?? state.localStream;
+  if (stream === null) {
+    throw new Error('nothing to record yet');
+  }
+  const mime = chooseMime();
+  const ack = await request(state.socket, 'record-start', { mime });
+  state.recording = new Recording({
+    stream,
+    id: ack.id,
+    token: ack.token,
+    mime,
+    onError: (error) => show('record-state', `error: ${describe(error)}`),
+  });
+  state.recording.start();
+  byId('record').textContent = 'Stop recording';
+  show('record-state', 'recording');
+}
+
+async function stopRecording() {
+  const recording = state.recording;
+  state.recording = null;
+  byId('record').textContent = 'Record';
+  show('record-state', 'saving');
+  const chunks = await recording.stop();
+  const ack = await request(
+    state.socket,
+    'record-stop',
+    { id: recording.id, token: recording.token, chunks },
+    RECORD_STOP_TIMEOUT_MS,
+  );
+  show('record-state', `saved ${ack.file}`);
+}
+
+async function takeScreenshot() {
+  const blob = await captureFrame(byId('remote-video'));
+  const answer = await uploadScreenshot(blob);
+  show('screenshot-state', `saved ${answer.name}`);
+}
+
+async function onJoinClick() {
+  try {
+    await joinRoom();
+  } catch (error) {
+    setStatus(`error: ${describe(error)}`);
+  }
+}
+
+async function onLeaveClick() {
+  try {
+    await leaveRoom();
+  } catch (error) {
+    setStatus(`error: ${describe(error)}`);
+  }
+}
+
+async function onRecordClick() {
+  try {
+    if (state.recording === null) {
+      await startRecording();
+    } else {
+      await stopRecording();
+    }
+  } catch (error) {
+    show('record-state', `error: ${describe(error)}`);
+  }
+}
+
+async function onScreenshotClick() {
+  try {
+    await takeScreenshot();
+  } catch (error) {
+    show('screenshot-state', `error: ${describe(error)}`);
+  }
+}
+
+function onPeerJoined(peer) {
+  startCall(peer);
+}
+
+function onPeerLeft({ sid }) {
+  if (state.call !== null && state.call.peerSid === sid) {
+    endCall();
+    setStatus('the other member left');
+  }
+}
+
+async function onSignal({ from, type, data }) {
+  try {
+    if (state.call === null || state.call.peerSid !== from) {
+      return;
+    }
+    await state.call.accept(type, data);
+  } catch (error) {
+    setStatus(`error: ${describe(error)}`);
+  }
+}
+
+function onConnect() {
+  setStatus(`connected (${state.socket.io.engine.transport.name})`);
+}
+
+function onDisconnect(reason) {
+  endCall();
+  setJoined(false);
+  setStatus(`disconnected: ${reason}`);
+}
+
+function start() {
+  byId('room').value = query.room;
+  byId('name').value = query.name;
+  setJoined(false);
+  show('record-state', 'idle');
+  state.socket = connect();
+  state.socket.on('connect', onConnect);
+  state.socket.on('disconnect', onDisconnect);
+  state.socket.on('connect_error', (error) => setStatus(`error: ${describe(error)}`));
+  state.socket.on('peer-joined', onPeerJoined);
+  state.socket.on('peer-left', onPeerLeft);
+  state.socket.on('signal', onSignal);
+  byId('join').addEventListener('click', onJoinClick);
+  byId('leave').addEventListener('click', onLeaveClick);
+  byId('record').addEventListener('click', onRecordClick);
+  byId('screenshot').addEventListener('click', onScreenshotClick);
+}
+
+window.parley = {
+  peerConnection: () => (state.call === null ? null : state.call.pc),
+  transport: () => state.socket?.io.engine?.transport.name ?? null,
+};
+
+start();
