@@ -11,7 +11,8 @@ import socket
 import ssl
 import sys
 
-host, port, path, cafile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+host, port_text, path, cafile = sys.argv[1:5]
+port = int(port_text)
 context = ssl.create_default_context(cafile=cafile)
 key = base64.b64encode(os.urandom(16)).decode()
 request = (
@@ -23,15 +24,17 @@ request = (
     "Sec-WebSocket-Version: 13\r\n"
     "\r\n"
 )
-with socket.create_connection((host, port), timeout=10) as raw:
-    with context.wrap_socket(raw, server_hostname=host) as tls:
-        tls.sendall(request.encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = tls.recv(4096)
-            if not chunk:
-                break
-            head += chunk
+with (
+    socket.create_connection((host, port), timeout=10) as raw,
+    context.wrap_socket(raw, server_hostname=host) as tls,
+):
+    tls.sendall(request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = tls.recv(4096)
+        if not chunk:
+            break
+        head += chunk
 lines = head.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
 headers = {}
 for line in lines[1:]:
