@@ -42,7 +42,7 @@ build_bundle() {
     sha256sum package-lock.json > "$stamp"
   fi
   npm run --silent build
-  test -s "$app_dir/src/parley/static/dist/parley.js"
+  test -s "$app_dir/src/parley/static/dist/manifest.json"
 }
 
 build_app_wheel() {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -121,6 +122,26 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=STOP_DEADLINE_S)
+
+
+@pytest.fixture(scope="session")
+def web_bundle() -> dict[str, str]:
+    """The client build the page names (app/web/build.mjs), made if absent.
+
+    Returns its manifest: entry name -> content-hashed file name.
+    """
+    web = APP_DIR / "web"
+    manifest = APP_DIR / "src/parley/static/dist/manifest.json"
+    if not manifest.is_file():
+        if not (web / "node_modules/.bin/esbuild").exists():
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"], cwd=web,
+                check=True,
+            )
+        subprocess.run(["npm", "run", "--silent", "build"], cwd=web,
+                       check=True)
+    files: dict[str, str] = json.loads(manifest.read_text())
+    return files
 
 
 @pytest.fixture(scope="session")

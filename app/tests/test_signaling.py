@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -41,7 +42,9 @@ def test_health_answers_ok(server: Server) -> None:
     assert answer.json() == {"status": "ok"}
 
 
-def test_page_has_the_contract_elements(server: Server) -> None:
+def test_page_has_the_contract_elements(
+    server: Server, web_bundle: dict[str, str]
+) -> None:
     page = requests.get(f"{server.url}/", timeout=5)
 
     assert page.status_code == 200
@@ -51,7 +54,10 @@ def test_page_has_the_contract_elements(server: Server) -> None:
         "status",
     ):
         assert f'id="{element}"' in page.text
-    assert "/static/dist/parley.js" in page.text
+    assert f"/static/dist/{web_bundle['parley.js']}" in page.text
+    assert f"/static/dist/{web_bundle['parley.css']}" in page.text
+    assert re.search(r"/static/dist/parley-[A-Z0-9]+\.js", page.text)
+    assert f'content="{MESSAGE_LIMIT}"' in page.text
 
 
 def test_clients_use_websocket(peers: PeerFactory) -> None:

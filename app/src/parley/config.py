@@ -30,6 +30,7 @@ class Settings:
     max_screenshot_bytes: int = 16 * MIB
     max_message_bytes: int = 64 * KIB
     recording_idle_seconds: int = 300
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def _integer(
@@ -88,6 +89,18 @@ def _origins(environ: Mapping[str, str]) -> tuple[str, ...]:
     return origins
 
 
+def _proxies(environ: Mapping[str, str]) -> tuple[str, ...]:
+    name = "PARLEY_TRUSTED_PROXIES"
+    raw = environ.get(name, "")
+    proxies = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for proxy in proxies:
+        if proxy in ("*", "0.0.0.0/0", "::/0"):
+            raise SettingsError(
+                f"{name} must name the edge hosts, never {proxy!r}"
+            )
+    return proxies
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the PARLEY_* variables, or raise SettingsError."""
     env = os.environ if environ is None else environ
@@ -116,4 +129,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         recording_idle_seconds=_integer(
             env, "PARLEY_RECORDING_IDLE_SECONDS", 300, 1, 86400
         ),
+        trusted_proxies=_proxies(env),
     )

@@ -9,6 +9,7 @@ import socketio  # type: ignore[import-untyped]
 from .config import Settings
 from .events import Events
 from .http_api import create_flask_app
+from .proxy import TrustedProxyFix, resolve_proxies
 from .recordings import RecordingStore
 from .rooms import Rooms
 from .screenshots import ScreenshotStore
@@ -17,7 +18,7 @@ from .storage import ensure_writable_directory
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> socketio.WSGIApp:
+def create_app(settings: Settings) -> TrustedProxyFix:
     """The WSGI app: socket.io on /socket.io/, Flask for the rest."""
     ensure_writable_directory(settings.recordings_dir)
     ensure_writable_directory(settings.screenshots_dir)
@@ -49,9 +50,12 @@ def create_app(settings: Settings) -> socketio.WSGIApp:
     sio.start_background_task(events.sweep_idle)
 
     flask_app = create_flask_app(settings, recordings, screenshots)
+    proxies = resolve_proxies(settings.trusted_proxies)
     logger.info(
-        "app ready room_limit=%d origins=%s recordings=%s screenshots=%s",
+        "app ready room_limit=%d origins=%s recordings=%s screenshots=%s"
+        " trusted_proxies=%s",
         settings.room_limit, ",".join(settings.allowed_origins),
         settings.recordings_dir, settings.screenshots_dir,
+        ",".join(str(network) for network in proxies),
     )
-    return socketio.WSGIApp(sio, flask_app)
+    return TrustedProxyFix(socketio.WSGIApp(sio, flask_app), proxies)

@@ -13,7 +13,23 @@ export function connect() {
   });
 }
 
+// The server's limit for one socket.io message (PARLEY_MAX_MESSAGE_BYTES,
+// also the edge's); a larger one would cost the sender its connection.
+const MESSAGE_LIMIT_BYTES = Number(
+  document.querySelector('meta[name="parley-max-message-bytes"]')?.content ?? 65536,
+);
+
+export function checkMessageSize(event, payload) {
+  const bytes = new Blob([JSON.stringify([event, payload ?? null])]).size;
+  if (bytes > MESSAGE_LIMIT_BYTES) {
+    throw new Error(
+      `${event}: too_large: the message has ${bytes} bytes, the limit is ${MESSAGE_LIMIT_BYTES}`,
+    );
+  }
+}
+
 export async function request(socket, event, payload, timeoutMs = ACK_TIMEOUT_MS) {
+  checkMessageSize(event, payload);
   const ack = await socket.timeout(timeoutMs).emitWithAck(event, payload);
   if (ack === null || typeof ack !== 'object') {
     throw new Error(`${event}: the server sent no answer`);

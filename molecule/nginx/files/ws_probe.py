@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Send one WebSocket upgrade request over TLS; print the answer's head.
 
-Usage: ws_probe.py HOST PORT PATH CAFILE. Prints the status code, then one
-header per line as "name: value", as JSON.
+Usage: ws_probe.py HOST PORT PATH CAFILE [ORIGIN]. Prints the status code
+and the headers of the answer, as JSON.
 """
 import base64
 import json
@@ -12,6 +12,7 @@ import ssl
 import sys
 
 host, port_text, path, cafile = sys.argv[1:5]
+origin = sys.argv[5] if len(sys.argv) > 5 else ""
 port = int(port_text)
 context = ssl.create_default_context(cafile=cafile)
 key = base64.b64encode(os.urandom(16)).decode()
@@ -22,7 +23,8 @@ request = (
     "Connection: Upgrade\r\n"
     f"Sec-WebSocket-Key: {key}\r\n"
     "Sec-WebSocket-Version: 13\r\n"
-    "\r\n"
+    + (f"Origin: {origin}\r\n" if origin else "")
+    + "\r\n"
 )
 with (
     socket.create_connection((host, port), timeout=10) as raw,
