@@ -57,6 +57,7 @@ $(VENV_STAMP): $(VENV_INPUTS) | host
 # --- the lab --------------------------------------------------------------
 
 lab: venv image
+	lab/ca-passphrase.sh
 	ansible-playbook lab/up.yml
 
 demo: lab

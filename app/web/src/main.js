@@ -8,6 +8,10 @@ import { captureFrame, uploadScreenshot } from './screenshot.js';
 import { connect, request } from './signaling.js';
 
 const RECORD_STOP_TIMEOUT_MS = 330_000;
+// A member whose signaling socket dropped has this long to rejoin before
+// its call is ended; media flows peer to peer meanwhile.
+const REJOIN_GRACE_MS = 15_000;
+const REJOIN_RETRY_MS = 1_000;
 
 const query = readQuery(window.location.search);
 const state = {
@@ -17,6 +21,10 @@ const state = {
   remoteStream: null,
   call: null,
   recording: null,
+  room: null,
+  inRoom: false,
+  peerName: null,
+  peerLeftTimer: null,
 };
 
 function setStatus(text) {
@@ -41,6 +49,7 @@ function onRemoteStream(stream) {
 
 function startCall(peer) {
   endCall();
+  state.peerName = peer.name;
   state.call = new Call({
     peerSid: peer.sid,
     polite: state.sid < peer.sid,
@@ -53,6 +62,8 @@ function startCall(peer) {
 }
 
 function endCall() {
+  clearTimeout(state.peerLeftTimer);
+  state.peerLeftTimer = null;
   if (state.call !== null) {
     state.call.close();
     state.call = null;
@@ -74,6 +85,8 @@ async function joinRoom() {
   await startLocalMedia();
   const ack = await request(state.socket, 'join', { room, name });
   state.sid = ack.sid;
+  state.room = { room, name };
+  state.inRoom = true;
   setJoined(true);
   setStatus(`joined ${room}`);
   const [peer] = ack.members;
@@ -87,6 +100,8 @@ async function leaveRoom() {
     await stopRecording();
   }
   endCall();
+  state.room = null;
+  state.inRoom = false;
   await request(state.socket, 'leave', null);
   stopStream(state.localStream);
   state.localStream = null;
@@ -172,13 +187,40 @@ async function onScreenshotClick() {
 }
 
 function onPeerJoined(peer) {
+  if (state.peerLeftTimer !== null && peer.name === state.peerName) {
+    // The same member back on a new socket: the call goes on.
+    clearTimeout(state.peerLeftTimer);
+    state.peerLeftTimer = null;
+    state.call.peerSid = peer.sid;
+    setStatus(`${peer.name} rejoined`);
+    return;
+  }
   startCall(peer);
 }
 
 function onPeerLeft({ sid }) {
   if (state.call !== null && state.call.peerSid === sid) {
-    endCall();
-    setStatus('the other member left');
+    setStatus('the other member is reconnecting');
+    clearTimeout(state.peerLeftTimer);
+    state.peerLeftTimer = setTimeout(() => {
+      endCall();
+      setStatus('the other member left');
+    }, REJOIN_GRACE_MS);
+  }
+}
+
+// After the signaling socket comes back, rejoin the room on the new
+// socket; the peer connection, which never needed the socket, stays.
+async function rejoinRoom() {
+  const { room, name } = state.room;
+  const ack = await request(state.socket, 'join', { room, name });
+  state.sid = ack.sid;
+  state.inRoom = true;
+  setJoined(true);
+  setStatus(`rejoined ${room}`);
+  const [peer] = ack.members;
+  if (peer !== undefined && (state.call === null || state.call.peerSid !== peer.sid)) {
+    startCall(peer);
   }
 }
 
@@ -193,11 +235,39 @@ async function onSignal({ from, type, data }) {
   }
 }
 
+// The server may still hold the old socket in the room (it has not seen
+// it drop yet), so a refused rejoin is retried until the grace runs out.
+async function rejoinUntilDone() {
+  const deadline = Date.now() + REJOIN_GRACE_MS;
+  while (state.room !== null && state.socket.connected) {
+    try {
+      await rejoinRoom();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        setStatus(`error: ${describe(error)}`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, REJOIN_RETRY_MS));
+    }
+  }
+}
+
 function onConnect() {
   setStatus(`connected (${state.socket.io.engine.transport.name})`);
+  if (state.room !== null) {
+    rejoinUntilDone();
+  }
 }
 
 function onDisconnect(reason) {
+  state.inRoom = false;
+  if (state.room !== null && state.socket.active) {
+    // socket.io reconnects by itself; onConnect rejoins the room.
+    setStatus(`disconnected: ${reason}, reconnecting`);
+    return;
+  }
+  state.room = null;
   endCall();
   setJoined(false);
   setStatus(`disconnected: ${reason}`);
@@ -224,6 +294,7 @@ function start() {
 window.parley = {
   peerConnection: () => (state.call === null ? null : state.call.pc),
   transport: () => state.socket?.io.engine?.transport.name ?? null,
+  room: () => (state.inRoom ? state.room.room : null),
 };
 
 start();
