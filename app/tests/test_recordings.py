@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from media import CUES_ID, split
 from parley.recordings import (
-    MAX_HELD_CHUNKS,
+    MAX_AHEAD_CHUNKS,
+    MAX_SEQ,
     Recording,
     RecordingError,
     RecordingStore,
@@ -67,7 +69,9 @@ def test_wrong_token_is_refused(
 
 
 @pytest.mark.parametrize(
-    "rec_id", ["../etc/passwd", "A" * 32, "", "0" * 31, "0" * 32 + "/x"]
+    "rec_id",
+    ["../etc/passwd", "A" * 32, "", "0" * 31, "0" * 32 + "/x",
+     "0" * 32 + "\n"],
 )
 def test_ids_cannot_name_other_files(
     store: RecordingStore, rec_id: str
@@ -78,20 +82,61 @@ def test_ids_cannot_name_other_files(
     assert refused.value.code in ("invalid", "unknown")
 
 
-def test_too_many_early_chunks_are_refused(
+def test_chunks_too_far_ahead_are_refused(
     store: RecordingStore, recording: Recording
 ) -> None:
-    for seq in range(1, MAX_HELD_CHUNKS + 1):
-        _put(store, recording, seq, b"x")
+    _put(store, recording, 0, b"x")
+    _put(store, recording, MAX_AHEAD_CHUNKS, b"x")
 
+    for seq in (MAX_AHEAD_CHUNKS + 1, MAX_SEQ - 1):
+        with pytest.raises(RecordingError) as refused:
+            _put(store, recording, seq, b"x")
+        assert refused.value.code == "too_far_ahead"
+        assert refused.value.status == 409
+
+    assert recording.held == {MAX_AHEAD_CHUNKS}
+
+
+def test_huge_claimed_count_is_one_gap_range_and_quick(
+    store: RecordingStore, recording: Recording, live_webm: bytes
+) -> None:
+    _put(store, recording, 0, live_webm)
+    store.stop(recording, MAX_SEQ)
+
+    began = time.monotonic()
+    store.finalize(recording, grace=0.0)
+
+    assert time.monotonic() - began < 10.0
+    assert recording.error is None
+    assert recording.result is not None
+    assert recording.result["gaps"] == [[1, MAX_SEQ - 1]]
+
+
+def test_chunks_beyond_the_stopped_count_are_not_appended(
+    store: RecordingStore, recording: Recording, live_webm: bytes
+) -> None:
+    chunks = split(live_webm, 4)
+    for seq in (0, 1, 3):
+        _put(store, recording, seq, chunks[seq])
+
+    store.stop(recording, 2)
     with pytest.raises(RecordingError) as refused:
-        _put(store, recording, MAX_HELD_CHUNKS + 1, b"x")
+        _put(store, recording, 2, chunks[2])
+    store.finalize(recording, grace=0.0)
 
-    assert refused.value.code == "too_far_ahead"
+    assert refused.value.code == "closed"
+    assert recording.error is None
+    sidecar = json.loads(store.paths(recording.id)["json"].read_text())
+    assert sidecar["raw_bytes"] == len(chunks[0]) + len(chunks[1])
+    assert sidecar["chunks"] == 2
+    assert sidecar["gaps"] == []
+    assert not store.paths(recording.id)["held"].exists()
 
 
 @pytest.mark.parametrize(
-    "mime", ["video/mp4", "text/html", "", None, "video/webm;codecs=<x>"]
+    "mime",
+    ["video/mp4", "text/html", "", None, "video/webm;codecs=<x>",
+     "video/webm\n", "video/webm;codecs=vp8\n"],
 )
 def test_only_webm_can_be_recorded(
     store: RecordingStore, mime: object
@@ -140,8 +185,44 @@ def test_missing_chunk_is_recorded_as_gap(
 
     sidecar = json.loads(store.paths(recording.id)["json"].read_text())
     assert recording.error is None
-    assert sidecar["gaps"] == [5]
+    assert sidecar["gaps"] == [[5, 5]]
     assert sidecar["chunks"] == 7
+
+
+def test_gaps_are_ranges(
+    store: RecordingStore, recording: Recording, live_webm: bytes
+) -> None:
+    chunks = split(live_webm, 10)
+    for seq, chunk in enumerate(chunks):
+        if seq not in (2, 3, 4, 7):
+            _put(store, recording, seq, chunk)
+
+    store.stop(recording, 12)
+    store.finalize(recording, grace=0.0)
+
+    assert recording.error is None
+    assert recording.result is not None
+    assert recording.result["gaps"] == [[2, 4], [7, 7], [10, 11]]
+    assert recording.result["chunks"] == 6
+
+
+def test_repeated_stop_keeps_the_first_outcome(
+    store: RecordingStore, recording: Recording, live_webm: bytes
+) -> None:
+    _put(store, recording, 0, live_webm)
+
+    assert store.stop(recording, 1) is True
+    assert store.stop(recording, 5) is False
+    store.finalize(recording, grace=0.0)
+    assert store.stop(recording, 1) is False
+
+    kept = store.authorize(recording.id, recording.token, finished=True)
+    assert kept is recording
+    assert kept.result is not None
+    assert kept.result["gaps"] == []
+    with pytest.raises(RecordingError) as refused:
+        store.get(recording.id)
+    assert refused.value.code == "unknown"
 
 
 def test_chunk_after_finalize_is_refused(

@@ -86,6 +86,7 @@ def test_join_twice_is_refused(rooms: Rooms) -> None:
         ("", "Ann"),
         ("../etc", "Ann"),
         ("a" * 65, "Ann"),
+        ("lab\n", "Ann"),
         (None, "Ann"),
         ("lab", ""),
         ("lab", "   "),

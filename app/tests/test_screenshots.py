@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import struct
+import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,120 @@ def test_bad_images_are_refused(data: bytes, code: str) -> None:
         inspect(data)
 
     assert refused.value.code == code
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(kind + body)
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+
+def _header_only_png(width: int, height: int) -> bytes:
+    """Signature, IHDR and IEND, all with right CRCs, but no IDAT."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IEND", b"")
+    )
+
+
+def _corrupt_crc(data: bytes) -> bytes:
+    ihdr_crc = 8 + 8 + 13
+    return data[:ihdr_crc] + b"\0\0\0\0" + data[ihdr_crc + 4:]
+
+
+def _jpeg_without(data: bytes, marker: bytes) -> bytes:
+    """`data` with the first segment of `marker` cut out."""
+    start = data.index(marker)
+    (length,) = struct.unpack(">H", data[start + 2:start + 4])
+    return data[:start] + data[start + 2 + length:]
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        lambda png: png[:-12],  # IEND missing
+        lambda png: png[:-20],  # IDAT cut short
+        lambda png: png[:33],  # header only, IHDR and no more
+        lambda png: png[:len(png) // 2],
+    ],
+)
+def test_truncated_png_is_incomplete(cut: object) -> None:
+    data = cut(make_png(64, 48))  # type: ignore[operator]
+
+    with pytest.raises(ScreenshotError) as refused:
+        inspect(data)
+
+    assert refused.value.code == "incomplete"
+    assert refused.value.status == 400
+
+
+def test_png_without_image_data_is_incomplete() -> None:
+    with pytest.raises(ScreenshotError) as refused:
+        inspect(_header_only_png(64, 48))
+
+    assert refused.value.code == "incomplete"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _corrupt_crc(make_png(8, 8)),
+        make_png(8, 8) + b"trailing",
+    ],
+)
+def test_corrupt_png_is_invalid(data: bytes) -> None:
+    with pytest.raises(ScreenshotError) as refused:
+        inspect(data)
+
+    assert refused.value.code == "invalid"
+
+
+@pytest.mark.parametrize("cut", [2, 100, 400])
+def test_truncated_jpeg_is_incomplete(jpeg_bytes: bytes, cut: int) -> None:
+    with pytest.raises(ScreenshotError) as refused:
+        inspect(jpeg_bytes[:-cut])
+
+    assert refused.value.code == "incomplete"
+
+
+def test_jpeg_header_without_a_scan_is_incomplete(jpeg_bytes: bytes) -> None:
+    header = jpeg_bytes[:jpeg_bytes.index(b"\xff\xda")]
+
+    for data in (header, header + b"\xff\xd9"):
+        with pytest.raises(ScreenshotError) as refused:
+            inspect(data)
+        assert refused.value.code == "incomplete"
+
+
+def test_jpeg_without_a_frame_header_is_invalid(jpeg_bytes: bytes) -> None:
+    with pytest.raises(ScreenshotError) as refused:
+        inspect(_jpeg_without(jpeg_bytes, b"\xff\xc0"))
+
+    assert refused.value.code == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(16385, 1), (1, 16385), (100000, 100000)]
+)
+def test_absurd_sides_are_refused(width: int, height: int) -> None:
+    with pytest.raises(ScreenshotError) as refused:
+        inspect(_header_only_png(width, height))
+
+    assert refused.value.code == "too_large"
+    assert refused.value.status == 413
+    assert f"{width}x{height}" in refused.value.message
+
+
+def test_png_made_by_ffmpeg_passes(tmp_path: Path) -> None:
+    path = tmp_path / "frame.png"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi",
+         "-i", "testsrc2=size=1280x720", "-frames:v", "1", str(path)],
+        check=True,
+    )
+
+    info = inspect(path.read_bytes())
+
+    assert (info.type, info.width, info.height) == ("image/png", 1280, 720)
 
 
 def test_store_writes_under_a_server_name(tmp_path: Path) -> None:

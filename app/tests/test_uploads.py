@@ -105,10 +105,10 @@ def test_lost_chunk_is_a_gap_in_the_sidecar(
     )
 
     assert stop["ok"] is True
-    assert stop["gaps"] == [3]
+    assert stop["gaps"] == [[3, 3]]
     sidecar = json.loads((server.recordings / f"{rec['id']}.json")
                          .read_text())
-    assert sidecar["gaps"] == [3]
+    assert sidecar["gaps"] == [[3, 3]]
 
 
 def test_stop_after_reconnect_needs_the_token(

@@ -24,14 +24,29 @@ def _refuse(code: str, message: str) -> Ack:
     return {"ok": False, "error": code, "message": message}
 
 
-def answers_errors(event: str) -> Callable[[Handler], Handler]:
-    """Turn refusals and faults of a handler into an explicit ack."""
+def answers_errors(
+    event: str,
+) -> Callable[[Handler], Callable[..., Ack]]:
+    """Turn refusals and faults of a handler into an explicit ack.
 
-    def decorate(handler: Handler) -> Handler:
+    Every event takes one payload at most; a message with more
+    arguments is refused with `invalid` rather than failing the call.
+    """
+
+    def decorate(handler: Handler) -> Callable[..., Ack]:
         @functools.wraps(handler)
-        def wrapper(sid: str, data: Any = None) -> Ack:
+        def wrapper(sid: str, *args: Any) -> Ack:
+            if len(args) > 1:
+                logger.warning(
+                    "event refused event=%s sid=%s error=invalid"
+                    " arguments=%d",
+                    event, sid, len(args),
+                )
+                return _refuse(
+                    "invalid", f"{event} takes one payload argument at most"
+                )
             try:
-                return handler(sid, data)
+                return handler(sid, args[0] if args else None)
             except (RoomError, RecordingError) as error:
                 logger.warning(
                     "event refused event=%s sid=%s error=%s message=%s",
@@ -81,6 +96,15 @@ class Events:
         self.sio.on(
             "record-stop", answers_errors("record-stop")(self.on_stop)
         )
+        self.sio.on("*", self.on_unknown)
+
+    def on_unknown(self, event: Any, sid: str, *args: Any) -> Ack:
+        """Any event without a handler: refused through its ack."""
+        logger.warning(
+            "event refused event=%.64r sid=%s error=unknown_event",
+            event, sid,
+        )
+        return _refuse("unknown_event", "no such event")
 
     def on_connect(self, sid: str, environ: dict[str, Any]) -> bool:
         logger.info(
@@ -149,12 +173,13 @@ class Events:
         return {"ok": True, "id": recording.id, "token": recording.token}
 
     def on_stop(self, sid: str, data: Any) -> Ack:
+        """Stop and finalize; a repeated stop gets the first one's answer."""
         payload = _payload(data)
         recording = self._owned(sid, payload)
-        self.recordings.stop(recording, payload.get("chunks"))
-        self.sio.start_background_task(
-            self.recordings.finalize, recording, STOP_GRACE_S
-        )
+        if self.recordings.stop(recording, payload.get("chunks")):
+            self.sio.start_background_task(
+                self.recordings.finalize, recording, STOP_GRACE_S
+            )
 
         if not recording.finished.wait(FINALIZE_WAIT_S):
             raise RecordingError("timeout", "finalizing takes too long")
@@ -173,9 +198,11 @@ class Events:
     def _owned(self, sid: str, payload: dict[str, Any]) -> Recording:
         token = payload.get("token")
         if token is not None:
-            return self.recordings.authorize(payload.get("id"), token)
+            return self.recordings.authorize(
+                payload.get("id"), token, finished=True
+            )
 
-        recording = self.recordings.get(payload.get("id"))
+        recording = self.recordings.get(payload.get("id"), finished=True)
         if recording.sid != sid:
             raise RecordingError(
                 "unauthorized", "not your recording; send its token"
@@ -191,9 +218,7 @@ class Events:
                 self._finalize_idle(recording)
 
     def _finalize_idle(self, recording: Recording) -> None:
-        try:
-            self.recordings.stop(recording, recording.next_seq)
-        except RecordingError:
+        if not self.recordings.stop(recording, recording.extent()):
             return
         logger.warning(
             "recording idle, finalizing id=%s sid=%s",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -13,6 +15,7 @@ from flask import (
     jsonify,
     render_template,
     request,
+    url_for,
 )
 from werkzeug.exceptions import HTTPException
 
@@ -23,6 +26,8 @@ from .screenshots import ScreenshotError, ScreenshotStore
 logger = logging.getLogger(__name__)
 
 READ_BLOCK_BYTES = 64 * 1024
+# Written by the web build (app/web/build.mjs): entry name -> hashed name.
+ASSET_MANIFEST = Path(__file__).parent / "static" / "dist" / "manifest.json"
 SERVER_ERROR = 500
 
 api = Blueprint("api", __name__)
@@ -68,7 +73,14 @@ def read_body(limit: int) -> bytes:
     parts: list[bytes] = []
     size = 0
     while True:
-        block = request.stream.read(READ_BLOCK_BYTES)
+        try:
+            block = request.stream.read(READ_BLOCK_BYTES)
+        except OSError as error:
+            # The client went away before the length it announced, or
+            # sent a broken chunked body (gevent raises OSError for both).
+            raise ApiError(
+                "incomplete", f"the request body ended early: {error}", 400
+            ) from error
         if not block:
             break
         size += len(block)
@@ -80,10 +92,35 @@ def read_body(limit: int) -> bytes:
     return b"".join(parts)
 
 
+def load_asset_manifest(path: Path = ASSET_MANIFEST) -> dict[str, str]:
+    """Content-hashed names of the client files, by entry name."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ApiError(
+            "not_built",
+            f"the web client is not built ({path}): run app/build.sh",
+            500,
+        ) from error
+    return {str(name): str(file) for name, file in manifest.items()}
+
+
+def asset_url(name: str) -> str:
+    """URL of a client file under its content-hashed name."""
+    files: dict[str, str] = current_app.config["PARLEY_ASSETS"]
+    return url_for("static", filename=f"dist/{files[name]}")
+
+
 @api.get("/")
 def index() -> str:
-    """The call page."""
-    return render_template("index.html")
+    """The call page, naming the client files of this build."""
+    if current_app.config.get("PARLEY_ASSETS") is None:
+        current_app.config["PARLEY_ASSETS"] = load_asset_manifest()
+    return render_template(
+        "index.html",
+        asset_url=asset_url,
+        max_message_bytes=_settings().max_message_bytes,
+    )
 
 
 @api.get("/api/health")
@@ -122,9 +159,10 @@ def put_chunk(rec_id: str, seq: int) -> Response:
 def post_screenshot() -> tuple[Response, int]:
     """Store one screenshot sent as PNG or JPEG bytes."""
     _check_origin()
-    limit = _settings().max_screenshot_bytes
-    # A base64 data URL is a third longer than the image it carries.
-    body = read_body(limit * 4 // 3 + 1024)
+    # One limit for the whole request body, the same number as the edge's
+    # (parley_limits.screenshot_bytes): a base64 data URL therefore
+    # carries an image of about three quarters of it.
+    body = read_body(_settings().max_screenshot_bytes)
     store: ScreenshotStore = current_app.config["PARLEY_SCREENSHOTS"]
     return jsonify(store.save(body)), 201
 

@@ -5,9 +5,18 @@ client an id and an upload token. Chunks arrive as HTTP PUTs, one per
 sequence number (0, 1, 2, ...). A chunk is acknowledged only once it is
 on disk: either appended to `<id>.part`, or, when it arrived early, held
 in `<id>.held/<seq>` until its turn. Repeats are acknowledged again and
-otherwise ignored. `record-stop` closes the recording; missing sequence
-numbers become gaps in the sidecar, and ffmpeg remuxes the raw stream
-into `<id>.webm`. The raw file stays until the result is verified.
+otherwise ignored. A chunk more than MAX_AHEAD_CHUNKS ahead of the next
+one awaited is refused (`too_far_ahead`), so that what is held, and any
+loop over it, stays small. `record-stop` closes the recording at the
+number of chunks it names: later chunks are refused or dropped, missing
+sequence numbers become gap ranges in the sidecar, and ffmpeg remuxes
+the raw stream into `<id>.webm`. The raw file stays until the result is
+verified, and `<id>.webm` appears only with its sidecar beside it.
+
+The outcome of a finished recording is kept in memory for a while
+(FINISHED_KEEP of them, FINISHED_KEEP_S at most), so that a repeated
+`record-stop`, from the same socket or from a new one after a
+reconnect, is answered the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +39,16 @@ from . import remux, storage
 
 logger = logging.getLogger(__name__)
 
-ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+# Used with fullmatch: "$" would let a trailing newline through.
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 MIME_PATTERN = re.compile(
-    r"^(video|audio)/webm(;\s*codecs=\"?[A-Za-z0-9.,]+\"?)?$"
+    r"(video|audio)/webm(;\s*codecs=\"?[A-Za-z0-9.,]+\"?)?"
 )
 MAX_SEQ = 1_000_000
-MAX_HELD_CHUNKS = 256
+# A chunk is held only when seq < next awaited seq + MAX_AHEAD_CHUNKS.
+MAX_AHEAD_CHUNKS = 256
+FINISHED_KEEP = 256
+FINISHED_KEEP_S = 3600.0
 STOP_GRACE_S = 10.0
 POLL_S = 0.1
 
@@ -61,7 +75,7 @@ class Recording:
     started: float
     next_seq: int = 0
     held: set[int] = field(default_factory=set)
-    gaps: list[int] = field(default_factory=list)
+    gaps: list[list[int]] = field(default_factory=list)
     raw_bytes: int = 0
     chunks: int = 0
     expected: int = 0
@@ -71,6 +85,10 @@ class Recording:
     finished: threading.Event = field(default_factory=threading.Event)
     result: dict[str, Any] | None = None
     error: RecordingError | None = None
+
+    def extent(self) -> int:
+        """How many chunks the client sent at least: 0 to the last seen."""
+        return max([self.next_seq, *(seq + 1 for seq in self.held)])
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,9 @@ class RecordingStore:
         self.ffmpeg = ffmpeg
         self.ffprobe = ffprobe
         self._open: dict[str, Recording] = {}
+        self._finished: OrderedDict[str, tuple[float, Recording]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     def check_tools(self) -> None:
@@ -111,7 +132,7 @@ class RecordingStore:
 
     def paths(self, rec_id: str) -> dict[str, Path]:
         """Every file of recording `rec_id` (the id is checked first)."""
-        if not ID_PATTERN.match(rec_id):
+        if not ID_PATTERN.fullmatch(rec_id):
             raise RecordingError("invalid", "malformed recording id")
         base = self.directory / rec_id
         return {
@@ -120,11 +141,12 @@ class RecordingStore:
             "webm": base.with_suffix(".webm"),
             "json": base.with_suffix(".json"),
             "tmp": self.directory / f".{rec_id}.tmp.webm",
+            "json_tmp": storage.temporary_name(base.with_suffix(".json")),
         }
 
     def start(self, room: str, sid: str, mime: object) -> Recording:
         """Open a recording; the caller hands out its id and token."""
-        if not isinstance(mime, str) or not MIME_PATTERN.match(mime):
+        if not isinstance(mime, str) or not MIME_PATTERN.fullmatch(mime):
             raise RecordingError(
                 "invalid", "mime must be video/webm or audio/webm"
             )
@@ -146,19 +168,29 @@ class RecordingStore:
         )
         return recording
 
-    def get(self, rec_id: object) -> Recording:
-        """The open recording `rec_id`, or RecordingError('unknown')."""
-        if not isinstance(rec_id, str) or not ID_PATTERN.match(rec_id):
+    def get(self, rec_id: object, finished: bool = False) -> Recording:
+        """The open recording `rec_id`, or RecordingError('unknown').
+
+        With `finished`, a recording finalized a short while ago (its
+        outcome still kept) is found too.
+        """
+        if not isinstance(rec_id, str) or not ID_PATTERN.fullmatch(rec_id):
             raise RecordingError("invalid", "malformed recording id")
         with self._lock:
             recording = self._open.get(rec_id)
+            if recording is None and finished:
+                self._forget_old()
+                kept = self._finished.get(rec_id)
+                recording = None if kept is None else kept[1]
         if recording is None:
             raise RecordingError("unknown", "no such recording", 404)
         return recording
 
-    def authorize(self, rec_id: object, token: object) -> Recording:
+    def authorize(
+        self, rec_id: object, token: object, finished: bool = False
+    ) -> Recording:
         """The recording, if `token` is its upload token."""
-        recording = self.get(rec_id)
+        recording = self.get(rec_id, finished)
         if not isinstance(token, str) or not hmac.compare_digest(
             token.encode(), recording.token.encode()
         ):
@@ -181,6 +213,13 @@ class RecordingStore:
             if recording.state not in ("recording", "stopping"):
                 raise RecordingError(
                     "closed", "recording is already finalized", 409
+                )
+            if recording.state == "stopping" and seq >= recording.expected:
+                raise RecordingError(
+                    "closed",
+                    f"the recording was stopped at {recording.expected}"
+                    " chunks",
+                    409,
                 )
             recording.last_activity = time.monotonic()
             duplicate = seq < recording.next_seq or seq in recording.held
@@ -212,11 +251,11 @@ class RecordingStore:
         recording.chunks += 1
 
     def _hold(self, recording: Recording, seq: int, data: bytes) -> None:
-        if len(recording.held) >= MAX_HELD_CHUNKS:
+        if seq >= recording.next_seq + MAX_AHEAD_CHUNKS:
             raise RecordingError(
                 "too_far_ahead",
-                f"more than {MAX_HELD_CHUNKS} chunks wait for "
-                f"chunk {recording.next_seq}",
+                f"chunk {seq} is {MAX_AHEAD_CHUNKS} or more ahead of "
+                f"chunk {recording.next_seq}, which is still awaited",
                 409,
             )
         held = self.paths(recording.id)["held"]
@@ -253,8 +292,13 @@ class RecordingStore:
         logger.exception("recording write failed id=%s", recording.id)
         return RecordingError("storage_error", "could not write chunk", 500)
 
-    def stop(self, recording: Recording, chunks: object) -> None:
-        """Close `recording` to new chunks beyond `chunks` in total."""
+    def stop(self, recording: Recording, chunks: object) -> bool:
+        """Close `recording` to new chunks beyond `chunks` in total.
+
+        True when this call stopped it (the caller then finalizes it);
+        False when it was stopped before: its outcome is, or will be,
+        the one of that first stop.
+        """
         if not isinstance(chunks, int) or isinstance(chunks, bool) or not (
             0 <= chunks <= MAX_SEQ
         ):
@@ -262,13 +306,18 @@ class RecordingStore:
 
         with recording.lock:
             if recording.state != "recording":
-                raise RecordingError("closed", "recording already stopped")
+                logger.info(
+                    "recording stop repeated id=%s state=%s",
+                    recording.id, recording.state,
+                )
+                return False
             recording.state = "stopping"
             recording.expected = chunks
         logger.info(
             "recording stopping id=%s chunks=%d received=%d",
             recording.id, chunks, recording.next_seq,
         )
+        return True
 
     def idle(self, idle_seconds: float) -> list[Recording]:
         """Recordings whose client sent nothing for `idle_seconds`."""
@@ -296,6 +345,8 @@ class RecordingStore:
         except RecordingError as error:
             recording.error = error
             recording.state = "failed"
+            if error.code != "empty":
+                self._record_failure(recording)
         except (OSError, remux.RemuxError) as error:
             logger.warning(
                 "recording not finalized id=%s error=%s", recording.id, error
@@ -308,14 +359,30 @@ class RecordingStore:
         finally:
             with self._lock:
                 self._open.pop(recording.id, None)
+                self._finished[recording.id] = (
+                    time.monotonic(), recording
+                )
+                self._forget_old()
             recording.finished.set()
+
+    def _forget_old(self) -> None:
+        """Drop kept outcomes beyond the count or age limit (lock held)."""
+        limit = time.monotonic() - FINISHED_KEEP_S
+        while self._finished:
+            rec_id, (when, _) = next(iter(self._finished.items()))
+            if len(self._finished) <= FINISHED_KEEP and when >= limit:
+                break
+            del self._finished[rec_id]
 
     def _record_failure(self, recording: Recording) -> None:
         try:
             self._write_sidecar(recording, None, "failed")
-        except OSError:
-            logger.exception(
-                "recording sidecar not written id=%s", recording.id
+        except OSError as error:
+            # Nothing claims to be whole: the raw file stays as it is.
+            logger.error(
+                "recording failure sidecar not written id=%s error=%s;"
+                " raw stream kept in %s",
+                recording.id, error, self.paths(recording.id)["part"],
             )
 
     def _wait_for_late_chunks(
@@ -329,18 +396,29 @@ class RecordingStore:
             time.sleep(POLL_S)
 
     def _close_gaps(self, recording: Recording) -> None:
-        last = max(recording.held) + 1 if recording.held else 0
-        total = max(recording.expected, recording.next_seq, last)
-        held = self.paths(recording.id)["held"]
-        while recording.next_seq < total:
-            seq = recording.next_seq
-            if seq in recording.held:
-                self._append(recording, (held / str(seq)).read_bytes())
-                recording.held.discard(seq)
-            else:
-                recording.gaps.append(seq)
-            recording.next_seq += 1
+        """Append what is held up to `expected`; note the rest as gaps.
 
+        Loops over held chunks only (at most MAX_AHEAD_CHUNKS), never
+        over sequence numbers: a gap is one range [first, last].
+        """
+        total = max(recording.expected, recording.next_seq)
+        held = self.paths(recording.id)["held"]
+        for seq in sorted(s for s in recording.held if s < total):
+            if seq > recording.next_seq:
+                recording.gaps.append([recording.next_seq, seq - 1])
+            self._append(recording, (held / str(seq)).read_bytes())
+            recording.held.discard(seq)
+            recording.next_seq = seq + 1
+        if recording.next_seq < total:
+            recording.gaps.append([recording.next_seq, total - 1])
+            recording.next_seq = total
+
+        if recording.held:
+            logger.warning(
+                "chunks beyond the stop dropped id=%s chunks=%d dropped=%d",
+                recording.id, total, len(recording.held),
+            )
+            recording.held.clear()
         if recording.gaps:
             logger.warning(
                 "recording has gaps id=%s gaps=%s",
@@ -354,19 +432,38 @@ class RecordingStore:
             paths["part"].unlink(missing_ok=True)
             raise RecordingError("empty", "the recording holds no data")
 
-        remux.remux(self.ffmpeg, paths["part"], paths["tmp"])
+        source = remux.probe(self.ffprobe, paths["part"])
+        if source.packets == 0:
+            raise remux.RemuxError("the raw stream holds no media packets")
         try:
-            duration = remux.probe_duration(self.ffprobe, paths["tmp"])
+            remux.remux(
+                self.ffmpeg, paths["part"], paths["tmp"], source.errors
+            )
+            duration = remux.verify(self.ffprobe, paths["tmp"], source)
             with open(paths["tmp"], "rb") as handle:
                 os.fsync(handle.fileno())
+            result = self._sidecar(
+                recording, duration, "ok", paths["tmp"].stat().st_size
+            )
+            # The sidecar is written first, the video renamed next, the
+            # sidecar last: a final .webm never stands without its .json.
+            sidecar_tmp = storage.prepare(
+                paths["json"], storage.json_bytes(result)
+            )
             os.replace(paths["tmp"], paths["webm"])
+            try:
+                os.replace(sidecar_tmp, paths["json"])
+            except OSError:
+                os.replace(paths["webm"], paths["tmp"])
+                raise
         except (OSError, remux.RemuxError):
             paths["tmp"].unlink(missing_ok=True)
+            paths["json_tmp"].unlink(missing_ok=True)
             raise
 
         storage.fsync_directory(self.directory)
-        result = self._write_sidecar(recording, duration, "ok")
         paths["part"].unlink()
+        storage.fsync_directory(self.directory)
         logger.info(
             "recording saved id=%s file=%s bytes=%d duration=%.1f gaps=%d",
             recording.id, result["file"], result["bytes"], duration,
@@ -374,24 +471,35 @@ class RecordingStore:
         )
         return result
 
-    def _write_sidecar(
-        self, recording: Recording, duration: float | None, status: str
+    def _sidecar(
+        self,
+        recording: Recording,
+        duration: float | None,
+        status: str,
+        size: int,
     ) -> dict[str, Any]:
         paths = self.paths(recording.id)
         final = paths["webm"] if status == "ok" else paths["part"]
-        document: dict[str, Any] = {
+        return {
             "id": recording.id,
             "status": status,
             "file": final.name,
             "room": recording.room,
             "start": _iso(recording.started),
             "end": _iso(time.time()),
-            "bytes": final.stat().st_size if final.exists() else 0,
+            "bytes": size,
             "raw_bytes": recording.raw_bytes,
             "chunks": recording.chunks,
-            "gaps": list(recording.gaps),
+            "gaps": [list(gap) for gap in recording.gaps],
             "mime": recording.mime,
             "duration": duration,
         }
-        storage.write_json_atomic(paths["json"], document)
+
+    def _write_sidecar(
+        self, recording: Recording, duration: float | None, status: str
+    ) -> dict[str, Any]:
+        part = self.paths(recording.id)["part"]
+        size = part.stat().st_size if part.exists() else 0
+        document = self._sidecar(recording, duration, status, size)
+        storage.write_json_atomic(self.paths(recording.id)["json"], document)
         return document

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
-ROOM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Used with fullmatch: "$" would let a trailing newline through.
+ROOM_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_NAME_CHARS = 64
 MIN_ROOM_LIMIT = 2
 
@@ -37,7 +38,7 @@ class Member:
 
 def check_room(room: object) -> str:
     """Return a valid room name or raise RoomError('invalid')."""
-    if not isinstance(room, str) or not ROOM_PATTERN.match(room):
+    if not isinstance(room, str) or not ROOM_PATTERN.fullmatch(room):
         raise RoomError(
             "invalid",
             "room must be 1-64 letters, digits, '.', '_' or '-'",

@@ -9,6 +9,7 @@ import socketio  # type: ignore[import-untyped]
 from .config import Settings
 from .events import Events
 from .http_api import create_flask_app
+from .limits import PollingLimit
 from .proxy import TrustedProxyFix, resolve_proxies
 from .recordings import RecordingStore
 from .rooms import Rooms
@@ -58,4 +59,6 @@ def create_app(settings: Settings) -> TrustedProxyFix:
         settings.recordings_dir, settings.screenshots_dir,
         ",".join(str(network) for network in proxies),
     )
-    return TrustedProxyFix(socketio.WSGIApp(sio, flask_app), proxies)
+    wsgi = socketio.WSGIApp(sio, flask_app)
+    limited = PollingLimit(wsgi, settings.max_message_bytes)
+    return TrustedProxyFix(limited, proxies)

@@ -18,14 +18,39 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary name, fsync, then rename to `path`."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def temporary_name(path: Path) -> Path:
+    """The hidden name `path` is written under before it is renamed."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+def prepare(path: Path, data: bytes) -> Path:
+    """Write `data` under the temporary name of `path` and fsync it.
+
+    Returns the temporary file; the caller renames it into place, or
+    removes it. Nothing is left behind when the write fails.
+    """
+    tmp = temporary_name(path)
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def json_bytes(document: dict[str, Any]) -> bytes:
+    """`document` as the indented JSON of the stores' sidecars."""
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return text.encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary name, fsync, then rename to `path`."""
+    tmp = prepare(path, data)
+    try:
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
@@ -35,8 +60,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
     """Write `document` as indented JSON, atomically."""
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    write_atomic(path, text.encode("utf-8"))
+    write_atomic(path, json_bytes(document))
 
 
 def is_disk_full(error: OSError) -> bool:

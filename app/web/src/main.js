@@ -122,7 +122,7 @@ async function startRecording() {
     id: ack.id,
     token: ack.token,
     mime,
-    onError: (error) => show('record-state', `error: ${describe(error)}`),
+    onError: (error, final) => onRecordingError(error, final),
   });
   state.recording.start();
   byId('record').textContent = 'Stop recording';
@@ -134,14 +134,20 @@ async function stopRecording() {
   state.recording = null;
   byId('record').textContent = 'Record';
   show('record-state', 'saving');
-  const chunks = await recording.stop();
-  const ack = await request(
-    state.socket,
-    'record-stop',
-    { id: recording.id, token: recording.token, chunks },
-    RECORD_STOP_TIMEOUT_MS,
-  );
+  const ack = await recording.finish(state.socket, RECORD_STOP_TIMEOUT_MS);
   show('record-state', `saved ${ack.file}`);
+}
+
+// A final refusal (storage_full) ended the recording: the server keeps
+// what it has; the error stays on show.
+function onRecordingError(error, final) {
+  show('record-state', `error: ${describe(error)}`);
+  if (final && state.recording !== null) {
+    const recording = state.recording;
+    state.recording = null;
+    byId('record').textContent = 'Record';
+    recording.finish(state.socket, RECORD_STOP_TIMEOUT_MS).catch(() => {});
+  }
 }
 
 async function takeScreenshot() {

@@ -1,9 +1,15 @@
 // Recording: MediaRecorder chunks, each PUT over HTTP with its sequence
-// number and retried until the server acknowledges it.
+// number and retried until the server acknowledges it. A full store
+// (507 storage_full) ends the recording: no retry, no more chunks. The
+// stop is sent again after a reconnect (the server answers a repeated
+// stop with the first one's result).
+
+import { request } from './signaling.js';
 
 const TIMESLICE_MS = 1000;
 const MAX_ATTEMPTS = 6;
 const FIRST_RETRY_MS = 500;
+const STORAGE_FULL = 507;
 const MIME_CANDIDATES = [
   'video/webm;codecs=vp8,opus',
   'video/webm;codecs=vp9,opus',
@@ -25,10 +31,54 @@ function sleep(ms) {
 
 function isFinal(status) {
   // A refusal that a retry cannot fix: drop the chunk, do not loop.
+  if (status === STORAGE_FULL) {
+    return true;
+  }
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
-class RefusedChunk extends Error {}
+class RefusedChunk extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+class Disconnected extends Error {}
+
+// Resolves on the socket's next `name` event; `cancel` removes the listener.
+function nextEvent(socket, name) {
+  let cancel = () => {};
+  const promise = new Promise((resolve) => {
+    const handler = () => resolve();
+    socket.once(name, handler);
+    cancel = () => socket.off(name, handler);
+  });
+  return { promise, cancel };
+}
+
+function withDeadline(promise, ms, what) {
+  let timer = null;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// One record-stop, failing with Disconnected when the socket drops first.
+async function stopOnce(socket, payload, timeoutMs) {
+  const dropped = nextEvent(socket, 'disconnect');
+  try {
+    return await Promise.race([
+      request(socket, 'record-stop', payload, timeoutMs),
+      dropped.promise.then(() => {
+        throw new Disconnected('record-stop: the connection dropped');
+      }),
+    ]);
+  } finally {
+    dropped.cancel();
+  }
+}
 
 async function sendChunk(url, token, seq, blob) {
   const response = await fetch(url, {
@@ -45,7 +95,7 @@ async function sendChunk(url, token, seq, blob) {
   const answer = await response.json().catch(() => ({}));
   const message = `chunk ${seq}: ${answer.error ?? response.status}`;
   if (isFinal(response.status)) {
-    throw new RefusedChunk(message);
+    throw new RefusedChunk(message, response.status);
   }
   throw new Error(message);
 }
@@ -75,6 +125,8 @@ export class Recording {
     this.onError = onError;
     this.chunks = 0;
     this.failed = null;
+    this.halted = false;
+    this.finishing = null;
     this.uploads = Promise.resolve();
     this.recorder = new MediaRecorder(stream, { mimeType: mime });
     this.recorder.ondataavailable = (event) => this.onDataAvailable(event);
@@ -97,11 +149,57 @@ export class Recording {
   }
 
   async upload(seq, blob) {
+    if (this.halted) {
+      return;
+    }
     try {
       await putChunk(this.id, this.token, seq, blob);
     } catch (error) {
       this.failed = error;
-      this.onError(error);
+      if (error instanceof RefusedChunk && error.status === STORAGE_FULL) {
+        this.halt();
+      }
+      this.onError(error, this.halted);
+    }
+  }
+
+  // Stop recording for good: nothing more is recorded or sent.
+  halt() {
+    this.halted = true;
+    if (this.recorder.state !== 'inactive') {
+      this.recorder.stop();
+    }
+  }
+
+  // Stop, then ask the server to finalize; sent again after a reconnect
+  // until `timeoutMs` has passed. The same promise for every caller.
+  finish(socket, timeoutMs) {
+    if (this.finishing === null) {
+      this.finishing = this.stopOnServer(socket, timeoutMs);
+    }
+    return this.finishing;
+  }
+
+  async stopOnServer(socket, timeoutMs) {
+    const chunks = await this.stop();
+    const payload = { id: this.id, token: this.token, chunks };
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!socket.connected) {
+        const back = nextEvent(socket, 'connect');
+        try {
+          await withDeadline(back.promise, deadline - Date.now(), 'record-stop');
+        } finally {
+          back.cancel();
+        }
+      }
+      try {
+        return await stopOnce(socket, payload, deadline - Date.now());
+      } catch (error) {
+        if (!(error instanceof Disconnected) || Date.now() >= deadline) {
+          throw error;
+        }
+      }
     }
   }
 

@@ -1,0 +1,276 @@
+"""Hostile or broken clients against the real gunicorn worker.
+
+Bodies cut short, oversized long-polling POSTs, unknown events, extra
+arguments, far-ahead chunks and repeated stops: each gets a clear
+answer, and the worker keeps serving everyone else.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from conftest import MESSAGE_LIMIT, ORIGIN, Server
+from media import make_png, split
+from peers import Peer
+
+MIME = "video/webm;codecs=vp8,opus"
+POLL_DEADLINE_S = 5.0
+
+
+@pytest.fixture
+def recorder(server: Server) -> Iterator[Peer]:
+    peer = Peer(server.url)
+    ack = peer.call("join", {"room": f"rob-{uuid.uuid4().hex[:8]}",
+                             "name": "Rob"})
+    assert ack["ok"] is True
+    yield peer
+    peer.close()
+
+
+def _raw_request(server: Server, request: bytes) -> bytes:
+    """Send `request`, close the sending side, return the whole answer."""
+    address = urlsplit(server.url)
+    with socket.create_connection(
+        (address.hostname, address.port), timeout=10
+    ) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while True:
+            block = conn.recv(65536)
+            if not block:
+                return answer
+            answer += block
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /api/screenshots HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Length: 100000\r\n\r\n" + make_png(8, 8),
+        b"POST /api/screenshots HTTP/1.1\r\nHost: x\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n1f4\r\n" + b"x" * 100,
+        b"POST /api/screenshots HTTP/1.1\r\nHost: x\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    ],
+)
+def test_body_cut_short_is_a_client_error(
+    server: Server, request_bytes: bytes
+) -> None:
+    before = set(server.screenshots.iterdir())
+
+    answer = _raw_request(server, request_bytes)
+
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 400"), answer[:200]
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    assert json.loads(rest[:length])["error"] == "incomplete"
+    assert set(server.screenshots.iterdir()) == before
+    assert requests.get(f"{server.url}/api/health", timeout=5).ok
+
+
+def _polling_session(server: Server) -> tuple[requests.Session, str]:
+    session = requests.Session()
+    session.headers["Origin"] = ORIGIN
+    opened = session.get(
+        f"{server.url}/socket.io/?EIO=4&transport=polling", timeout=5
+    )
+    sid = json.loads(opened.text[1:])["sid"]
+    url = f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+    assert session.post(url, data="40", timeout=5).text == "OK"
+    assert session.get(url, timeout=5).text.startswith("40")
+    return session, url
+
+
+def test_oversized_polling_post_is_refused_at_once(server: Server) -> None:
+    session, url = _polling_session(server)
+    message = "42" + json.dumps(["leave", "A" * (MESSAGE_LIMIT * 4)])
+
+    began = time.monotonic()
+    answer = session.post(url, data=message, timeout=POLL_DEADLINE_S)
+
+    assert time.monotonic() - began < POLL_DEADLINE_S
+    assert answer.status_code == 413
+    assert "too_large" in answer.text
+    assert str(MESSAGE_LIMIT) in answer.text
+    assert requests.get(f"{server.url}/api/health", timeout=5).ok
+
+
+def test_polling_post_without_length_is_refused(server: Server) -> None:
+    session, url = _polling_session(server)
+
+    answer = session.post(
+        url, data=iter([b"42", b'["leave"]']), timeout=POLL_DEADLINE_S
+    )
+
+    assert answer.status_code == 411
+    assert "Content-Length" in answer.text
+
+
+def test_polling_post_within_the_limit_is_served(server: Server) -> None:
+    session, url = _polling_session(server)
+    message = "421" + json.dumps(["leave", "A" * (MESSAGE_LIMIT // 2)])
+
+    answer = session.post(url, data=message, timeout=POLL_DEADLINE_S)
+    reply = session.get(url, timeout=POLL_DEADLINE_S)
+
+    assert answer.status_code == 200
+    assert reply.text == '431[{"ok":true}]'
+
+
+def test_unknown_event_gets_an_error_ack(server: Server) -> None:
+    peer = Peer(server.url)
+    try:
+        ack = peer.call("no-such-event", {"a": 1})
+        still = peer.call("leave")
+    finally:
+        peer.close()
+
+    assert ack["ok"] is False
+    assert ack["error"] == "unknown_event"
+    assert still == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    ("event", "args"),
+    [("join", ({"room": "x", "name": "y"}, 2)), ("leave", (1, 2))],
+)
+def test_extra_arguments_get_an_error_ack(
+    server: Server, event: str, args: tuple[Any, ...]
+) -> None:
+    peer = Peer(server.url)
+    try:
+        ack = peer.call(event, args)
+    finally:
+        peer.close()
+
+    assert ack["ok"] is False
+    assert ack["error"] == "invalid"
+
+
+def _put(server: Server, rec: dict[str, Any], seq: int,
+         body: bytes) -> requests.Response:
+    return requests.put(
+        f"{server.url}/api/recordings/{rec['id']}/chunks/{seq}",
+        data=body, headers={"Authorization": f"Bearer {rec['token']}"},
+        timeout=10,
+    )
+
+
+def test_far_ahead_chunk_is_refused(
+    server: Server, recorder: Peer, live_webm: bytes
+) -> None:
+    rec = recorder.call("record-start", {"mime": MIME})
+    assert _put(server, rec, 0, live_webm).status_code == 200
+
+    far = _put(server, rec, 999_999, b"junk")
+    began = time.monotonic()
+    stop = recorder.call(
+        "record-stop", {"id": rec["id"], "chunks": 999_999}, timeout=60
+    )
+
+    assert far.status_code == 409
+    assert far.json()["error"] == "too_far_ahead"
+    assert stop["ok"] is True
+    assert stop["gaps"] == [[1, 999_998]]
+    assert time.monotonic() - began < 30.0
+
+
+def test_repeated_stop_gets_the_same_answer(
+    server: Server, recorder: Peer, live_webm: bytes
+) -> None:
+    rec = recorder.call("record-start", {"mime": MIME})
+    chunks = split(live_webm, 3)
+    for seq, chunk in enumerate(chunks):
+        assert _put(server, rec, seq, chunk).status_code == 200
+    payload = {"id": rec["id"], "chunks": len(chunks)}
+
+    first = recorder.call("record-stop", payload, timeout=60)
+    again = recorder.call("record-stop", payload, timeout=60)
+    other = Peer(server.url)
+    try:
+        with_token = other.call(
+            "record-stop", {**payload, "token": rec["token"]}, timeout=60
+        )
+        without_token = other.call("record-stop", payload, timeout=60)
+    finally:
+        other.close()
+
+    assert first["ok"] is True
+    assert first["file"] == f"{rec['id']}.webm"
+    assert again == first
+    assert with_token == first
+    assert without_token["error"] == "unauthorized"
+
+
+def test_concurrent_stops_share_one_finalization(
+    server: Server, recorder: Peer, live_webm: bytes
+) -> None:
+    rec = recorder.call("record-start", {"mime": MIME})
+    chunks = split(live_webm, 4)
+    for seq in (0, 1, 2):
+        assert _put(server, rec, seq, chunks[seq]).status_code == 200
+    other = Peer(server.url)
+    answers: list[Any] = []
+
+    def stop(peer: Peer, extra: dict[str, str]) -> None:
+        answers.append(peer.call(
+            "record-stop",
+            {"id": rec["id"], "chunks": len(chunks), **extra}, timeout=60,
+        ))
+
+    try:
+        threads = [
+            threading.Thread(target=stop, args=(recorder, {})),
+            threading.Thread(
+                target=stop, args=(other, {"token": rec["token"]})
+            ),
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        late = _put(server, rec, 3, chunks[3])
+        for thread in threads:
+            thread.join()
+    finally:
+        other.close()
+
+    assert late.status_code == 200
+    assert len(answers) == 2
+    assert answers[0] == answers[1]
+    assert answers[0]["ok"] is True
+    assert answers[0]["gaps"] == []
+    assert answers[0]["chunks"] == len(chunks)
+
+
+@pytest.mark.parametrize(
+    "cut", [lambda png: png[:-12], lambda png: png[:len(png) // 2]]
+)
+def test_truncated_screenshot_is_refused_and_not_stored(
+    server: Server, cut: Any
+) -> None:
+    before = set(server.screenshots.iterdir())
+
+    answer = requests.post(
+        f"{server.url}/api/screenshots", data=cut(make_png(64, 48)),
+        timeout=10,
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "incomplete"
+    assert set(server.screenshots.iterdir()) == before
