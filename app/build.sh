@@ -8,9 +8,8 @@
 #   PARLEY_TARGET_PLATFORM  pip platform tags, comma-separated, e.g.
 #                           manylinux_2_28_x86_64,manylinux2014_x86_64
 #                           (default: the tags this machine supports)
-#   PARLEY_PYTHON           Python that runs pip (default: the control
-#                           node's /work/main/.venv/bin/python, or the
-#                           repository's .venv)
+#   PARLEY_PYTHON           Python that runs pip (default: the
+#                           repository's .venv, else python3)
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then

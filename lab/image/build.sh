@@ -12,7 +12,11 @@ suite=$(. /etc/os-release && echo "${VERSION_CODENAME}")
 # The first Debian archive this machine installs from; the lab uses it too.
 mirror=$(apt-get indextargets --format '$(REPO_URI)' 2>/dev/null \
   | grep -m1 -E '/debian/?$' || true)
-mirror="${mirror:-http://deb.debian.org/debian/}"
+if [[ -z "$mirror" ]]; then
+  echo "no Debian archive among this machine's apt sources;" \
+    "run apt-get update, or add one" >&2
+  exit 1
+fi
 mirror="${mirror%/}"
 security="${mirror%/debian}/debian-security"
 
