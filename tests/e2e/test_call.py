@@ -11,58 +11,33 @@ from __future__ import annotations
 import json
 import re
 import struct
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import pytest
+from calls import (
+    Caller,
+    two_callers,
+    wait_for_more_frames,
+    wait_for_remote_size,
+)
 from conftest import app_host_file, app_host_run
 from playwright.sync_api import Browser, Page, expect
 
 RECORDINGS_DIR = "/var/lib/parley/recordings"
 SCREENSHOTS_DIR = "/var/lib/parley/screenshots"
 
-MEDIA_TIMEOUT_MS = 30_000
-MIN_DURATION_S = 4
 SAVE_TIMEOUT_MS = 60_000
 RECORD_SECONDS = 5
+MIN_DURATION_S = 4
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SAVED = re.compile(r"^saved \S+$")
-
-
-@dataclass(frozen=True)
-class Caller:
-    name: str
-    width: int
-    height: int
-    page: Page
 
 
 @pytest.fixture()
 def call(browser: Browser, public_url: str) -> Iterator[tuple[Caller, Caller]]:
     """Two callers in one fresh room, each with its own camera size."""
-    room = f"e2e-{uuid.uuid4().hex[:8]}"
-    sizes = {"alice": (640, 480), "bob": (320, 240)}
-    contexts = []
-    callers = []
-
-    for name, (width, height) in sizes.items():
-        context = browser.new_context()
-        contexts.append(context)
-        page = context.new_page()
-        query = urlencode(
-            {"room": room, "name": name, "width": width, "height": height}
-        )
-        page.goto(f"{public_url}/?{query}")
-        page.click("#join")
-        callers.append(Caller(name, width, height, page))
-
-    yield callers[0], callers[1]
-
-    for context in contexts:
-        context.close()
+    with two_callers(browser, public_url, "e2e") as (_room, alice, bob):
+        yield alice, bob
 
 
 def remote_video_size(page: Page) -> tuple[int, int]:
@@ -70,47 +45,6 @@ def remote_video_size(page: Page) -> tuple[int, int]:
         "#remote-video", "v => [v.videoWidth, v.videoHeight]"
     )
     return int(size[0]), int(size[1])
-
-
-def wait_for_remote_size(caller: Caller, other: Caller) -> None:
-    caller.page.wait_for_function(
-        """([w, h]) => {
-          const v = document.querySelector('#remote-video');
-          return v.videoWidth === w && v.videoHeight === h;
-        }""",
-        arg=[other.width, other.height],
-        timeout=MEDIA_TIMEOUT_MS,
-    )
-
-
-def frames_decoded(page: Page) -> int:
-    """Video frames decoded so far on the page's peer connection."""
-    return int(
-        page.evaluate(
-            """async () => {
-              const pc = window.parley.peerConnection();
-              if (pc === null) return 0;
-              const report = await pc.getStats();
-              let frames = 0;
-              report.forEach((s) => {
-                if (s.type === 'inbound-rtp' && s.kind === 'video') {
-                  frames += s.framesDecoded || 0;
-                }
-              });
-              return frames;
-            }"""
-        )
-    )
-
-
-def wait_for_more_frames(page: Page, than: int) -> int:
-    deadline = time.monotonic() + MEDIA_TIMEOUT_MS / 1000
-    while time.monotonic() < deadline:
-        frames = frames_decoded(page)
-        if frames > than:
-            return frames
-        page.wait_for_timeout(250)
-    pytest.fail(f"no frames decoded beyond {than} before the deadline")
 
 
 def saved_name(page: Page, selector: str) -> str:

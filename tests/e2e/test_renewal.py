@@ -14,21 +14,21 @@ import ssl
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from conftest import REPO
-from cryptography import x509
-from playwright.sync_api import Browser, Page, expect
-from test_call import (
+from calls import (
     Caller,
     frames_decoded,
+    two_callers,
     wait_for_more_frames,
     wait_for_remote_size,
 )
+from conftest import REPO
+from cryptography import x509
+from playwright.sync_api import Browser, Page, expect
 
 EDGE_HOST = "web1"
 EDGE_CONTAINER = "parley-web1"
@@ -50,29 +50,10 @@ def call_in_room(
     browser: Browser, public_url: str
 ) -> Iterator[tuple[str, Caller, Caller]]:
     """Two callers in one fresh room, with video flowing both ways."""
-    room = f"renew-{uuid.uuid4().hex[:8]}"
-    sizes = {"alice": (640, 480), "bob": (320, 240)}
-    contexts = []
-    callers = []
-
-    for name, (width, height) in sizes.items():
-        context = browser.new_context()
-        contexts.append(context)
-        page = context.new_page()
-        query = urlencode(
-            {"room": room, "name": name, "width": width, "height": height}
-        )
-        page.goto(f"{public_url}/?{query}")
-        page.click("#join")
-        callers.append(Caller(name, width, height, page))
-
-    alice, bob = callers
-    wait_for_remote_size(alice, bob)
-    wait_for_remote_size(bob, alice)
-    yield room, alice, bob
-
-    for context in contexts:
-        context.close()
+    with two_callers(browser, public_url, "renew") as (room, alice, bob):
+        wait_for_remote_size(alice, bob)
+        wait_for_remote_size(bob, alice)
+        yield room, alice, bob
 
 
 def served_certificate(public_url: str, ca_cert: Path) -> x509.Certificate:
