@@ -8,14 +8,19 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
 from media import make_jpeg, make_live_webm
+
+if TYPE_CHECKING:
+    from peers import Peer
 
 APP_DIR = Path(__file__).resolve().parents[1]
 ORIGIN = "https://localhost:8443"
@@ -150,3 +155,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running, process = start_server(tmp_path_factory.mktemp("server"), {})
     yield running
     stop_server(process)
+
+
+@pytest.fixture
+def recorder(server: Server) -> Iterator[Peer]:
+    """A client joined to a room of its own, ready to record."""
+    # peers imports this module's constants: import it once both exist.
+    from peers import Peer  # noqa: PLC0415 (peers imports conftest)
+
+    peer = Peer(server.url)
+    ack = peer.call(
+        "join", {"room": f"rec-{uuid.uuid4().hex[:8]}", "name": "Rec"}
+    )
+    assert ack["ok"] is True
+    yield peer
+    peer.close()

@@ -11,8 +11,6 @@ import json
 import socket
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,16 +23,6 @@ from peers import Peer
 
 MIME = "video/webm;codecs=vp8,opus"
 POLL_DEADLINE_S = 5.0
-
-
-@pytest.fixture
-def recorder(server: Server) -> Iterator[Peer]:
-    peer = Peer(server.url)
-    ack = peer.call("join", {"room": f"rob-{uuid.uuid4().hex[:8]}",
-                             "name": "Rob"})
-    assert ack["ok"] is True
-    yield peer
-    peer.close()
 
 
 def _raw_request(server: Server, request: bytes) -> bytes:

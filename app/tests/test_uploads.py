@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,16 +24,6 @@ from peers import Peer
 
 MIME = "video/webm;codecs=vp8,opus"
 IDLE_DEADLINE_S = 20.0
-
-
-@pytest.fixture
-def recorder(server: Server) -> Iterator[Peer]:
-    peer = Peer(server.url)
-    ack = peer.call("join", {"room": f"rec-{uuid.uuid4().hex[:8]}",
-                             "name": "Rec"})
-    assert ack["ok"] is True
-    yield peer
-    peer.close()
 
 
 def _put(
