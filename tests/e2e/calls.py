@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 MEDIA_TIMEOUT_MS = 30_000
 
@@ -29,7 +28,7 @@ class Caller:
 
 
 @contextmanager
-def _open_pages(
+def open_call(
     browser: Browser, public_url: str, room: str
 ) -> Iterator[list[Caller]]:
     """One page per caller in the room, Join pressed on each."""
@@ -58,29 +57,12 @@ def _open_pages(
 def two_callers(
     browser: Browser, public_url: str, room_prefix: str
 ) -> Iterator[tuple[str, Caller, Caller]]:
-    """Two callers in a fresh room, each showing the other's video.
-
-    TODO: about one call in ten here never starts: both pages stay at
-    "calling", their peer connections in state new/stable, because
-    setLocalDescription() does not settle (seen with two headless
-    Chromium pages on two busy cores; the cause is not found yet). Until
-    it is, a call that has not shown video within the deadline is opened
-    again once, in a fresh room; a second failure fails the test. This
-    retry can go once the page itself recovers from a stalled
-    negotiation and a loop of 50 calls shows no stall.
-    """
-    for attempt in (1, 2):
-        room = f"{room_prefix}-{uuid.uuid4().hex[:8]}"
-        with _open_pages(browser, public_url, room) as (alice, bob):
-            try:
-                wait_for_remote_size(alice, bob)
-                wait_for_remote_size(bob, alice)
-            except PlaywrightTimeoutError:
-                if attempt == 2:
-                    raise
-                continue
-            yield room, alice, bob
-            return
+    """Two callers in a fresh room, each showing the other's video."""
+    room = f"{room_prefix}-{uuid.uuid4().hex[:8]}"
+    with open_call(browser, public_url, room) as (alice, bob):
+        wait_for_remote_size(alice, bob)
+        wait_for_remote_size(bob, alice)
+        yield room, alice, bob
 
 
 def wait_for_remote_size(caller: Caller, other: Caller) -> None:

@@ -39,8 +39,7 @@ class RecordedPage:
 
     def insecure_urls(self) -> list[str]:
         return [
-            url for url in self.urls
-            if url.startswith(("http://", "ws://"))
+            url for url in self.urls if url.startswith(("http://", "ws://"))
         ]
 
 

@@ -1,9 +1,17 @@
 // One peer connection, negotiated with the perfect negotiation pattern:
 // both sides may offer at any time; on a collision the polite side rolls
 // back its own offer and the impolite side ignores the incoming one.
+//
+// The first offer is never a collision, though: the member already in
+// the room (waitForOffer) adds its tracks only once the newcomer's offer
+// has arrived. Chromium can lose its ICE gathering when the polite side
+// rolls back an offer whose candidates are still being gathered: it then
+// answers with no candidates at all and the call never connects.
 
 export class Call {
-  constructor({ peerSid, polite, localStream, sendSignal, onRemoteStream, onState }) {
+  constructor({
+    peerSid, polite, waitForOffer, localStream, sendSignal, onRemoteStream, onState,
+  }) {
     this.peerSid = peerSid;
     this.polite = polite;
     this.sendSignal = sendSignal;
@@ -17,8 +25,17 @@ export class Call {
     this.pc.onicecandidate = (event) => this.onIceCandidate(event);
     this.pc.ontrack = (event) => this.onTrack(event);
     this.pc.onconnectionstatechange = () => this.onState(this.pc.connectionState);
-    for (const track of localStream.getTracks()) {
-      this.pc.addTrack(track, localStream);
+    this.localStream = localStream;
+    this.tracksAdded = false;
+    if (!waitForOffer) {
+      this.addLocalTracks();
+    }
+  }
+
+  addLocalTracks() {
+    this.tracksAdded = true;
+    for (const track of this.localStream.getTracks()) {
+      this.pc.addTrack(track, this.localStream);
     }
   }
 
@@ -65,6 +82,11 @@ export class Call {
     await this.pc.setRemoteDescription(description);
     this.isSettingRemoteAnswerPending = false;
     if (description.type === 'offer') {
+      if (!this.tracksAdded) {
+        // The tracks take the transceivers the offer made, so the
+        // answer sends both ways and no second negotiation follows.
+        this.addLocalTracks();
+      }
       await this.pc.setLocalDescription();
       await this.sendSignal(this.peerSid, 'answer', this.pc.localDescription.toJSON());
     }

@@ -47,12 +47,15 @@ function onRemoteStream(stream) {
   byId('remote-video').srcObject = stream;
 }
 
-function startCall(peer) {
+// The newcomer offers; the member already in the room waits for that
+// offer (see call.js for why the first offer must not collide).
+function startCall(peer, { waitForOffer }) {
   endCall();
   state.peerName = peer.name;
   state.call = new Call({
     peerSid: peer.sid,
     polite: state.sid < peer.sid,
+    waitForOffer,
     localStream: state.localStream,
     sendSignal,
     onRemoteStream,
@@ -91,7 +94,7 @@ async function joinRoom() {
   setStatus(`joined ${room}`);
   const [peer] = ack.members;
   if (peer !== undefined) {
-    startCall(peer);
+    startCall(peer, { waitForOffer: false });
   }
 }
 
@@ -201,7 +204,7 @@ function onPeerJoined(peer) {
     setStatus(`${peer.name} rejoined`);
     return;
   }
-  startCall(peer);
+  startCall(peer, { waitForOffer: true });
 }
 
 function onPeerLeft({ sid }) {
@@ -226,7 +229,7 @@ async function rejoinRoom() {
   setStatus(`rejoined ${room}`);
   const [peer] = ack.members;
   if (peer !== undefined && (state.call === null || state.call.peerSid !== peer.sid)) {
-    startCall(peer);
+    startCall(peer, { waitForOffer: false });
   }
 }
 
