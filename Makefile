@@ -75,7 +75,7 @@ down: venv docker
 lint: venv
 	ansible-lint --profile production
 	ruff check .
-	mypy app/src
+	mypy --config-file app/pyproject.toml app/src
 
 unit: venv
 	pytest $(UNIT_TESTS)
