@@ -69,3 +69,12 @@ tar -C "$rootfs" --numeric-owner -c . | docker import \
   - "$tag" >/dev/null
 docker tag "$tag" "$repo:latest"
 echo "lab image $tag built"
+
+# Older builds go, so that images do not pile up; one that a container
+# still uses stays until that container is removed.
+for old in $(docker image ls "$repo" --format '{{.Tag}}'); do
+  if [[ "$old" != "$inputs_hash" && "$old" != latest ]]; then
+    docker image rm "$repo:$old" >/dev/null 2>&1 \
+      || echo "older lab image $repo:$old is still in use, kept"
+  fi
+done
