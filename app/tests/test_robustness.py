@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from typing import Any
@@ -262,3 +263,109 @@ def test_truncated_screenshot_is_refused_and_not_stored(
     assert answer.status_code == 400
     assert answer.json()["error"] == "incomplete"
     assert set(server.screenshots.iterdir()) == before
+
+
+def _recv_exactly(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        block = conn.recv(size - len(data))
+        if not block:
+            raise ConnectionError(f"closed after {len(data)} of {size}")
+        data += block
+    return data
+
+
+def _read_frame(conn: socket.socket) -> tuple[int, bytes]:
+    """One unmasked frame from the server: (opcode, payload)."""
+    first, second = _recv_exactly(conn, 2)
+    length = second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", _recv_exactly(conn, 2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", _recv_exactly(conn, 8))
+    return first & 0x0F, _recv_exactly(conn, length)
+
+
+def _frame_header(opcode: int, length: int, fin: bool = True) -> bytes:
+    """A masked client frame header announcing `length` payload bytes."""
+    first = (0x80 if fin else 0) | opcode
+    if length < 126:
+        header = struct.pack("!BB", first, 0x80 | length)
+    elif length < 65536:
+        header = struct.pack("!BBH", first, 0x80 | 126, length)
+    else:
+        header = struct.pack("!BBQ", first, 0x80 | 127, length)
+    return header + MASK
+
+
+MASK = b"\x00\x00\x00\x00"  # XOR with zeros: the payload goes as it is
+
+
+def _websocket(server: Server) -> socket.socket:
+    """An Engine.IO WebSocket, upgraded and past its open packet."""
+    address = urlsplit(server.url)
+    conn = socket.create_connection(
+        (address.hostname, address.port), timeout=POLL_DEADLINE_S
+    )
+    conn.sendall(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        b"Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n"
+        b"Origin: " + ORIGIN.encode() + b"\r\n\r\n"
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += _recv_exactly(conn, 1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    opcode, payload = _read_frame(conn)
+    assert (opcode, payload[:1]) == (1, b"0"), payload
+    return conn
+
+
+def _close_code(conn: socket.socket) -> int:
+    """The status code of the server's close frame, skipping others."""
+    while True:
+        opcode, payload = _read_frame(conn)
+        if opcode == 8:
+            (code,) = struct.unpack("!H", payload[:2])
+            return int(code)
+
+
+def test_websocket_frame_over_the_limit_is_refused_from_its_header(
+    server: Server,
+) -> None:
+    # Twenty megabytes announced, none sent: the server must answer from
+    # the header alone, or this read times out.
+    with _websocket(server) as conn:
+        conn.sendall(_frame_header(1, 20 * 1024 * 1024))
+
+        assert _close_code(conn) == 1009
+
+
+def test_websocket_message_over_the_limit_in_fragments_is_refused(
+    server: Server,
+) -> None:
+    first = b"4" + b"x" * (MESSAGE_LIMIT - 100)
+    with _websocket(server) as conn:
+        conn.sendall(_frame_header(1, len(first), fin=False) + first)
+        conn.sendall(_frame_header(0, 200))
+
+        assert _close_code(conn) == 1009
+
+
+def test_websocket_message_within_the_limit_is_served(
+    server: Server,
+) -> None:
+    event = b'421["leave","'
+    padding = b"x" * (MESSAGE_LIMIT - len(event) - 2)
+    message = event + padding + b'"]'
+    assert len(message) == MESSAGE_LIMIT
+    with _websocket(server) as conn:
+        conn.sendall(_frame_header(1, 2) + b"40")
+        assert _read_frame(conn)[1].startswith(b"40")
+
+        conn.sendall(_frame_header(1, len(message)) + message)
+
+        opcode, ack = _read_frame(conn)
+        assert (opcode, ack[:3]) == (1, b"431"), ack

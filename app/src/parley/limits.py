@@ -1,4 +1,7 @@
-"""Refuse oversized Engine.IO long-polling POSTs before Engine.IO sees them.
+"""Refuse oversized socket.io messages before they are read into memory.
+
+Long polling: PollingLimit. WebSocket: WebSocketLimit, below.
+
 
 python-engineio refuses a polling POST above `max_http_buffer_size` by
 closing the session while the sender is still blocked in that POST, and
@@ -12,9 +15,18 @@ any transport error; the abandoned session ends at its ping timeout.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import struct
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
+
+from geventwebsocket.exceptions import (  # type: ignore[import-untyped]
+    WebSocketError,
+)
+from geventwebsocket.websocket import (  # type: ignore[import-untyped]
+    WebSocket,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +85,93 @@ class PollingLimit:
                 f"{self.max_bytes} bytes\n",
             )
         return None
+
+
+# RFC 6455, 7.4.1: the message is too big to process.
+CLOSE_TOO_BIG = 1009
+
+
+class MessageTooBigError(Exception):
+    """A WebSocket message announced more bytes than the limit."""
+
+
+class CappedWebSocket(WebSocket):  # type: ignore[misc]
+    """gevent-websocket's WebSocket that refuses a message from its header.
+
+    gevent-websocket reads each frame whole, whatever its header says, and
+    python-engineio compares the message with its limit only after that:
+    a sender could make the worker buffer and unmask any number of bytes,
+    and every other session of the (single) worker waited meanwhile. Here
+    each frame's payload length is added up per message before a byte of
+    it is read; past the limit the socket gets a close frame with 1009
+    and the connection ends without reading the rest.
+
+    WebSocket has __slots__, so a subclass that an existing object can
+    become has no room of its own: the limit is a class attribute (one
+    subclass per limit, see capped_websocket_class) and the running count
+    of each message lives in _message_bytes, keyed by the socket's id
+    while read_message runs.
+    """
+
+    __slots__ = ()
+    max_message_bytes: ClassVar[int] = 0
+
+    def read_message(self) -> Any:
+        _message_bytes[id(self)] = 0
+        try:
+            return super().read_message()
+        finally:
+            _message_bytes.pop(id(self), None)
+
+    def raw_read(self, size: int) -> bytes:
+        read_so_far = _message_bytes.get(id(self), 0) + size
+        _message_bytes[id(self)] = read_so_far
+        if read_so_far > self.max_message_bytes:
+            logger.warning(
+                "websocket message refused address=%s bytes=%d limit=%d",
+                self.environ.get("REMOTE_ADDR"), read_so_far,
+                self.max_message_bytes,
+            )
+            # close() would send its text alone, with no status code.
+            payload = struct.pack("!H", CLOSE_TOO_BIG) + b"message too big"
+            with contextlib.suppress(WebSocketError):
+                self.send_frame(payload, self.OPCODE_CLOSE)
+            # read_frame turns any error here into "unexpected EOF", and
+            # receive() then reports the socket closed to Engine.IO.
+            raise MessageTooBigError(read_so_far)
+        data: bytes = super().raw_read(size)
+        return data
+
+
+# Bytes of the message each CappedWebSocket is reading, by id(socket).
+_message_bytes: dict[int, int] = {}
+
+
+def capped_websocket_class(max_bytes: int) -> type[CappedWebSocket]:
+    """A CappedWebSocket subclass whose messages stop at `max_bytes`."""
+    return type(
+        "CappedWebSocket",
+        (CappedWebSocket,),
+        {"__slots__": (), "max_message_bytes": max_bytes},
+    )
+
+
+class WebSocketLimit:
+    """WSGI middleware: cap each message of an upgraded WebSocket.
+
+    The worker (GeventWebSocketWorker) has made `wsgi.websocket` by the
+    time the app is called; it becomes a CappedWebSocket here, before
+    Engine.IO reads from it.
+    """
+
+    def __init__(self, app: WsgiApp, max_bytes: int) -> None:
+        self.app = app
+        self.socket_class = capped_websocket_class(max_bytes)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        websocket = environ.get("wsgi.websocket")
+        if websocket is not None and type(websocket) is WebSocket:
+            websocket.__class__ = self.socket_class
+        return self.app(environ, start_response)

@@ -9,7 +9,7 @@ import socketio  # type: ignore[import-untyped]
 from .config import Settings
 from .events import Events
 from .http_api import create_flask_app
-from .limits import PollingLimit
+from .limits import PollingLimit, WebSocketLimit
 from .proxy import TrustedProxyFix, resolve_proxies
 from .recordings import RecordingStore
 from .rooms import Rooms
@@ -30,12 +30,6 @@ def create_app(settings: Settings) -> TrustedProxyFix:
         settings.screenshots_dir, settings.max_screenshot_bytes
     )
 
-    # TODO: gevent-websocket reads a whole frame before python-engineio
-    # compares it with max_http_buffer_size, so an oversized WebSocket
-    # message is refused (its sender disconnected) only after it has been
-    # received and unmasked. Capping frames needs a worker with its own
-    # handler class; this line can go once the worker refuses a frame
-    # from its header length.
     sio = socketio.Server(
         async_mode="gevent",
         cors_allowed_origins=list(settings.allowed_origins),
@@ -60,5 +54,8 @@ def create_app(settings: Settings) -> TrustedProxyFix:
         ",".join(str(network) for network in proxies),
     )
     wsgi = socketio.WSGIApp(sio, flask_app)
-    limited = PollingLimit(wsgi, settings.max_message_bytes)
+    limited = WebSocketLimit(
+        PollingLimit(wsgi, settings.max_message_bytes),
+        settings.max_message_bytes,
+    )
     return TrustedProxyFix(limited, proxies)
