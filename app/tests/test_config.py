@@ -41,6 +41,24 @@ def test_limits_have_defaults() -> None:
 
     assert settings.room_limit == 2
     assert settings.max_screenshot_bytes == 16 * MIB
+    assert settings.max_recording_bytes == 2 * 1024 * MIB
+    assert settings.max_recording_seconds == 4 * 3600
+    assert settings.max_recordings_per_client == 2
+
+
+def test_recording_caps_are_read() -> None:
+    env = {
+        **GOOD,
+        "PARLEY_MAX_RECORDING_BYTES": str(100 * MIB),
+        "PARLEY_MAX_RECORDING_SECONDS": "600",
+        "PARLEY_MAX_RECORDINGS_PER_CLIENT": "1",
+    }
+
+    settings = load_settings(env)
+
+    assert settings.max_recording_bytes == 100 * MIB
+    assert settings.max_recording_seconds == 600
+    assert settings.max_recordings_per_client == 1
 
 
 def test_settings_are_frozen() -> None:
@@ -65,6 +83,10 @@ def test_settings_are_frozen() -> None:
         ("PARLEY_RECORDINGS_DIR", "relative/dir", "absolute"),
         ("PARLEY_RECORDINGS_DIR", "", "is required"),
         ("PARLEY_SCREENSHOTS_DIR", "/var/lib/parley/recordings", "differ"),
+        ("PARLEY_MAX_RECORDING_BYTES", "1024", "between"),
+        ("PARLEY_MAX_RECORDING_SECONDS", "0", "between"),
+        ("PARLEY_MAX_RECORDINGS_PER_CLIENT", "0", "between"),
+        ("PARLEY_MAX_RECORDINGS_PER_CLIENT", "1.5", "whole number"),
     ],
 )
 def test_bad_values_are_refused_by_name(

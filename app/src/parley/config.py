@@ -10,6 +10,9 @@ from pathlib import Path
 
 KIB = 1024
 MIB = 1024 * KIB
+GIB = 1024 * MIB
+HOUR_S = 3600
+DAY_S = 24 * HOUR_S
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
@@ -30,6 +33,9 @@ class Settings:
     max_screenshot_bytes: int = 16 * MIB
     max_message_bytes: int = 64 * KIB
     recording_idle_seconds: int = 300
+    max_recording_bytes: int = 2 * GIB
+    max_recording_seconds: int = 4 * HOUR_S
+    max_recordings_per_client: int = 2
     trusted_proxies: tuple[str, ...] = ()
 
 
@@ -127,7 +133,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "PARLEY_MAX_MESSAGE_BYTES", 64 * KIB, 1 * KIB, 16 * MIB
         ),
         recording_idle_seconds=_integer(
-            env, "PARLEY_RECORDING_IDLE_SECONDS", 300, 1, 86400
+            env, "PARLEY_RECORDING_IDLE_SECONDS", 300, 1, DAY_S
+        ),
+        max_recording_bytes=_integer(
+            env, "PARLEY_MAX_RECORDING_BYTES", 2 * GIB, 16 * KIB, 1024 * GIB
+        ),
+        max_recording_seconds=_integer(
+            env, "PARLEY_MAX_RECORDING_SECONDS", 4 * HOUR_S, 10, 7 * DAY_S
+        ),
+        max_recordings_per_client=_integer(
+            env, "PARLEY_MAX_RECORDINGS_PER_CLIENT", 2, 1, 16
         ),
         trusted_proxies=_proxies(env),
     )

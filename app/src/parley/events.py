@@ -9,13 +9,22 @@ from typing import Any
 
 import socketio  # type: ignore[import-untyped]
 
-from .recordings import STOP_GRACE_S, Recording, RecordingError, RecordingStore
+from .recordings import (
+    ENDED_DURATION_CAP,
+    ENDED_IDLE,
+    STOP_GRACE_S,
+    Recording,
+    RecordingError,
+    RecordingStore,
+)
 from .rooms import RoomError, Rooms
 
 logger = logging.getLogger(__name__)
 
 SIGNAL_TYPES = frozenset({"offer", "answer", "candidate"})
 FINALIZE_WAIT_S = 300.0
+SWEEP_MIN_S = 0.5
+SWEEP_MAX_S = 30.0
 Ack = dict[str, Any]
 Handler = Callable[[str, Any], Ack]
 
@@ -193,6 +202,7 @@ class Events:
             "chunks": result.get("chunks"),
             "gaps": result.get("gaps"),
             "duration": result.get("duration"),
+            "ended": result.get("ended"),
         }
 
     def _owned(self, sid: str, payload: dict[str, Any]) -> Recording:
@@ -209,19 +219,30 @@ class Events:
             )
         return recording
 
-    def sweep_idle(self) -> None:
-        """Forever: finalize recordings whose client went away."""
-        period = min(max(self.idle_seconds / 4, 0.5), 30.0)
+    def sweep_recordings(self) -> None:
+        """Forever: finalize recordings past their time cap, or whose
+        client went away.
+
+        A recording past its time cap is ended here even when no chunk
+        comes to be refused; the client's next chunk, if any, still
+        gets `recording_too_long`.
+        """
+        shortest = min(self.idle_seconds, self.recordings.max_seconds)
+        period = min(max(shortest / 4, SWEEP_MIN_S), SWEEP_MAX_S)
         while True:
             self.sio.sleep(period)
+            for recording in self.recordings.overdue():
+                self._finalize_as_is(recording, ENDED_DURATION_CAP)
             for recording in self.recordings.idle(self.idle_seconds):
-                self._finalize_idle(recording)
+                self._finalize_as_is(recording, ENDED_IDLE)
 
-    def _finalize_idle(self, recording: Recording) -> None:
-        if not self.recordings.stop(recording, recording.extent()):
+    def _finalize_as_is(self, recording: Recording, ended: str) -> None:
+        """Stop at the chunks received so far and finalize at once."""
+        if not self.recordings.stop(recording, recording.extent(), ended):
             return
         logger.warning(
-            "recording idle, finalizing id=%s sid=%s",
-            recording.id, recording.sid,
+            "recording ended by the server, finalizing id=%s sid=%s"
+            " ended=%s",
+            recording.id, recording.sid, ended,
         )
         self.recordings.finalize(recording, 0.0)

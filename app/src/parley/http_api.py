@@ -142,7 +142,8 @@ def put_chunk(rec_id: str, seq: int) -> Response:
         )
 
     store: RecordingStore = current_app.config["PARLEY_RECORDINGS"]
-    store.authorize(rec_id, token)
+    # A recording a cap ended is found too: its refusal says why.
+    store.authorize(rec_id, token, finished=True)
     body = read_body(_settings().max_chunk_bytes)
     ack = store.put_chunk(rec_id, token, seq, body)
     return jsonify(

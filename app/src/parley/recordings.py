@@ -13,6 +13,15 @@ sequence numbers become gap ranges in the sidecar, and ffmpeg remuxes
 the raw stream into `<id>.webm`. The raw file stays until the result is
 verified, and `<id>.webm` appears only with its sidecar beside it.
 
+Caps bound each recording: its bytes (`max_bytes`, chunks held early
+included), the time since it started (`max_seconds`) and how many one
+socket may have open at once (`per_client`). A new chunk that passes the
+byte or the time cap is refused (`recording_too_large` 413,
+`recording_too_long` 409) and ends the recording where it stands, as a
+stop at the chunks already written would: it is finalized like any
+other, its sidecar saying why it ended (`"ended"`), and every chunk sent
+after that gets the same refusal.
+
 The outcome of a finished recording is kept in memory for a while
 (FINISHED_KEEP of them, FINISHED_KEEP_S at most), so that a repeated
 `record-stop`, from the same socket or from a new one after a
@@ -30,6 +39,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +61,20 @@ FINISHED_KEEP = 256
 FINISHED_KEEP_S = 3600.0
 STOP_GRACE_S = 10.0
 POLL_S = 0.1
+# Defaults of the caps (Settings carries the site's own).
+MAX_BYTES = 2 * 1024 * 1024 * 1024
+MAX_SECONDS = 4 * 3600
+PER_CLIENT = 2
+
+# Why a recording ended, as its sidecar and the stop's answer say.
+ENDED_STOP = "stop"
+ENDED_IDLE = "idle"
+ENDED_SIZE_CAP = "size_cap"
+ENDED_DURATION_CAP = "duration_cap"
+CAP_ENDINGS = frozenset({ENDED_SIZE_CAP, ENDED_DURATION_CAP})
+
+Clock = Callable[[], float]
+Spawn = Callable[..., object]
 
 
 class RecordingError(Exception):
@@ -73,13 +97,17 @@ class Recording:
     sid: str
     mime: str
     started: float
+    # On the store's clock (monotonic), for the duration cap.
+    opened: float = 0.0
     next_seq: int = 0
     held: set[int] = field(default_factory=set)
+    held_bytes: int = 0
     gaps: list[list[int]] = field(default_factory=list)
     raw_bytes: int = 0
     chunks: int = 0
     expected: int = 0
     state: str = "recording"
+    ended: str | None = None
     last_activity: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
     finished: threading.Event = field(default_factory=threading.Event)
@@ -106,18 +134,44 @@ def _iso(timestamp: float) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def run_now(function: Callable[..., object], *args: object) -> None:
+    """Run `function` at once, in the caller: the store's default spawn."""
+    function(*args)
+
+
 class RecordingStore:
-    """Open recordings of this process and their files in `directory`."""
+    """Open recordings of this process and their files in `directory`.
+
+    `max_bytes`, `max_seconds` and `per_client` are the caps (the
+    settings bound them; the store takes any positive value). `spawn`
+    runs the finalizing of a recording that a chunk took past a cap; the
+    server passes its background task starter, the default runs it in
+    the caller. `clock` measures activity and duration (monotonic).
+    """
 
     def __init__(
         self,
         directory: Path,
         ffmpeg: str = "ffmpeg",
         ffprobe: str = "ffprobe",
+        *,
+        max_bytes: int = MAX_BYTES,
+        max_seconds: float = MAX_SECONDS,
+        per_client: int = PER_CLIENT,
+        spawn: Spawn = run_now,
+        clock: Clock = time.monotonic,
     ) -> None:
+        if max_bytes < 1 or max_seconds <= 0 or per_client < 1:
+            raise ValueError("recording caps must be positive")
+
         self.directory = directory
         self.ffmpeg = ffmpeg
         self.ffprobe = ffprobe
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
+        self.per_client = per_client
+        self._spawn = spawn
+        self._clock = clock
         self._open: dict[str, Recording] = {}
         self._finished: OrderedDict[str, tuple[float, Recording]] = (
             OrderedDict()
@@ -151,6 +205,7 @@ class RecordingStore:
                 "invalid", "mime must be video/webm or audio/webm"
             )
 
+        now = self._clock()
         recording = Recording(
             id=secrets.token_hex(16),
             token=secrets.token_urlsafe(32),
@@ -158,15 +213,32 @@ class RecordingStore:
             sid=sid,
             mime=mime,
             started=time.time(),
+            opened=now,
+            last_activity=now,
         )
-        self.paths(recording.id)["part"].touch(exist_ok=False)
         with self._lock:
+            self._check_per_client(sid)
+            self.paths(recording.id)["part"].touch(exist_ok=False)
             self._open[recording.id] = recording
         logger.info(
             "recording started id=%s room=%s sid=%s mime=%s",
             recording.id, room, sid, mime,
         )
         return recording
+
+    def _check_per_client(self, sid: str) -> None:
+        """Refuse a new recording beyond `per_client` (lock held)."""
+        under_way = sum(
+            1 for r in self._open.values()
+            if r.sid == sid and r.state == "recording"
+        )
+        if under_way >= self.per_client:
+            raise RecordingError(
+                "too_many_recordings",
+                f"a connection records {self.per_client} at once at most;"
+                " stop one first",
+                409,
+            )
 
     def get(self, rec_id: object, finished: bool = False) -> Recording:
         """The open recording `rec_id`, or RecordingError('unknown').
@@ -202,31 +274,31 @@ class RecordingStore:
     def put_chunk(
         self, rec_id: str, token: str, seq: int, data: bytes
     ) -> ChunkAck:
-        """Store chunk `seq`; return once it is written and fsynced."""
-        recording = self.authorize(rec_id, token)
+        """Store chunk `seq`; return once it is written and fsynced.
+
+        A new chunk past a cap is refused and ends the recording at the
+        chunks before it; its finalizing is handed to `spawn`.
+        """
+        recording = self.authorize(rec_id, token, finished=True)
         if not 0 <= seq < MAX_SEQ:
             raise RecordingError("invalid", f"seq must be 0-{MAX_SEQ - 1}")
         if not data:
             raise RecordingError("empty", "a chunk holds at least one byte")
 
+        cap: str | None = None
+        first = False
         with recording.lock:
-            if recording.state not in ("recording", "stopping"):
-                raise RecordingError(
-                    "closed", "recording is already finalized", 409
-                )
-            if recording.state == "stopping" and seq >= recording.expected:
-                raise RecordingError(
-                    "closed",
-                    f"the recording was stopped at {recording.expected}"
-                    " chunks",
-                    409,
-                )
-            recording.last_activity = time.monotonic()
+            self._check_accepting(recording, seq)
+            recording.last_activity = self._clock()
             duplicate = seq < recording.next_seq or seq in recording.held
+            if not duplicate:
+                cap = self._cap_passed(recording, len(data))
             if duplicate:
                 logger.info(
                     "chunk repeated id=%s seq=%d", recording.id, seq
                 )
+            elif cap is not None:
+                first = self._end_at_cap(recording, cap, seq)
             elif seq == recording.next_seq:
                 self._append(recording, data)
                 recording.next_seq += 1
@@ -234,7 +306,83 @@ class RecordingStore:
             else:
                 self._hold(recording, seq, data)
 
+        if cap is not None:
+            if first:
+                self._spawn(self.finalize, recording, 0.0)
+            raise self._cap_error(cap)
         return ChunkAck(recording.id, seq, len(data), duplicate)
+
+    def _check_accepting(self, recording: Recording, seq: int) -> None:
+        """Refuse a chunk the recording no longer takes (lock held)."""
+        if recording.ended in CAP_ENDINGS:
+            raise self._cap_error(recording.ended)
+        if recording.finished.is_set():
+            raise RecordingError("unknown", "no such recording", 404)
+        if recording.state not in ("recording", "stopping"):
+            raise RecordingError(
+                "closed", "recording is already finalized", 409
+            )
+        if recording.state == "stopping" and seq >= recording.expected:
+            raise RecordingError(
+                "closed",
+                f"the recording was stopped at {recording.expected}"
+                " chunks",
+                409,
+            )
+
+    def _cap_passed(self, recording: Recording, size: int) -> str | None:
+        """The cap a new chunk of `size` bytes passes, if any (lock held).
+
+        The time cap ends a recording still under way only: chunks that
+        trail a stop were recorded before it.
+        """
+        if (
+            recording.state == "recording"
+            and self._clock() - recording.opened > self.max_seconds
+        ):
+            return ENDED_DURATION_CAP
+        stored = recording.raw_bytes + recording.held_bytes
+        if stored + size > self.max_bytes:
+            return ENDED_SIZE_CAP
+        return None
+
+    def _end_at_cap(self, recording: Recording, cap: str, seq: int) -> bool:
+        """Close `recording` at the chunks it holds (lock held).
+
+        True when it was still under way: the caller finalizes it. A
+        recording stopped before keeps its finalizing, which now awaits
+        no chunk beyond those held.
+        """
+        first = recording.state == "recording"
+        extent = recording.extent()
+        recording.expected = (
+            extent if first else min(recording.expected, extent)
+        )
+        recording.state = "stopping"
+        recording.ended = cap
+        logger.info(
+            "recording capped id=%s cap=%s seq=%d chunks=%d raw_bytes=%d"
+            " seconds=%.1f",
+            recording.id, cap, seq, recording.expected,
+            recording.raw_bytes + recording.held_bytes,
+            self._clock() - recording.opened,
+        )
+        return first
+
+    def _cap_error(self, cap: str) -> RecordingError:
+        if cap == ENDED_SIZE_CAP:
+            return RecordingError(
+                "recording_too_large",
+                f"a recording holds {self.max_bytes} bytes at most; it"
+                " ended and is saved without this chunk",
+                413,
+            )
+        return RecordingError(
+            "recording_too_long",
+            f"a recording lasts {self.max_seconds:g} s at most; it ended"
+            " and is saved without this chunk",
+            409,
+        )
 
     def _append(self, recording: Recording, data: bytes) -> None:
         part = self.paths(recording.id)["part"]
@@ -265,6 +413,7 @@ class RecordingStore:
         except OSError as error:
             raise self._storage_error(recording, error) from error
         recording.held.add(seq)
+        recording.held_bytes += len(data)
         logger.info(
             "chunk held id=%s seq=%d waiting_for=%d",
             recording.id, seq, recording.next_seq,
@@ -274,8 +423,10 @@ class RecordingStore:
         held = self.paths(recording.id)["held"]
         while recording.next_seq in recording.held:
             path = held / str(recording.next_seq)
-            self._append(recording, path.read_bytes())
+            data = path.read_bytes()
+            self._append(recording, data)
             recording.held.discard(recording.next_seq)
+            recording.held_bytes -= len(data)
             path.unlink()
             recording.next_seq += 1
 
@@ -292,12 +443,17 @@ class RecordingStore:
         logger.exception("recording write failed id=%s", recording.id)
         return RecordingError("storage_error", "could not write chunk", 500)
 
-    def stop(self, recording: Recording, chunks: object) -> bool:
+    def stop(
+        self,
+        recording: Recording,
+        chunks: object,
+        ended: str = ENDED_STOP,
+    ) -> bool:
         """Close `recording` to new chunks beyond `chunks` in total.
 
         True when this call stopped it (the caller then finalizes it);
         False when it was stopped before: its outcome is, or will be,
-        the one of that first stop.
+        the one of that first stop. `ended` says why, for the sidecar.
         """
         if not isinstance(chunks, int) or isinstance(chunks, bool) or not (
             0 <= chunks <= MAX_SEQ
@@ -313,21 +469,29 @@ class RecordingStore:
                 return False
             recording.state = "stopping"
             recording.expected = chunks
+            recording.ended = ended
         logger.info(
-            "recording stopping id=%s chunks=%d received=%d",
-            recording.id, chunks, recording.next_seq,
+            "recording stopping id=%s chunks=%d received=%d ended=%s",
+            recording.id, chunks, recording.next_seq, ended,
         )
         return True
 
     def idle(self, idle_seconds: float) -> list[Recording]:
         """Recordings whose client sent nothing for `idle_seconds`."""
-        limit = time.monotonic() - idle_seconds
+        limit = self._clock() - idle_seconds
+        return [
+            r for r in self._under_way() if r.last_activity < limit
+        ]
+
+    def overdue(self) -> list[Recording]:
+        """Recordings under way for longer than the time cap."""
+        limit = self._clock() - self.max_seconds
+        return [r for r in self._under_way() if r.opened < limit]
+
+    def _under_way(self) -> list[Recording]:
         with self._lock:
             candidates = list(self._open.values())
-        return [
-            r for r in candidates
-            if r.state == "recording" and r.last_activity < limit
-        ]
+        return [r for r in candidates if r.state == "recording"]
 
     def finalize(self, recording: Recording, grace: float) -> None:
         """Wait up to `grace` s for late chunks, then remux and verify.
@@ -406,8 +570,10 @@ class RecordingStore:
         for seq in sorted(s for s in recording.held if s < total):
             if seq > recording.next_seq:
                 recording.gaps.append([recording.next_seq, seq - 1])
-            self._append(recording, (held / str(seq)).read_bytes())
+            data = (held / str(seq)).read_bytes()
+            self._append(recording, data)
             recording.held.discard(seq)
+            recording.held_bytes -= len(data)
             recording.next_seq = seq + 1
         if recording.next_seq < total:
             recording.gaps.append([recording.next_seq, total - 1])
@@ -419,6 +585,7 @@ class RecordingStore:
                 recording.id, total, len(recording.held),
             )
             recording.held.clear()
+            recording.held_bytes = 0
         if recording.gaps:
             logger.warning(
                 "recording has gaps id=%s gaps=%s",
@@ -465,9 +632,10 @@ class RecordingStore:
         paths["part"].unlink()
         storage.fsync_directory(self.directory)
         logger.info(
-            "recording saved id=%s file=%s bytes=%d duration=%.1f gaps=%d",
+            "recording saved id=%s file=%s bytes=%d duration=%.1f gaps=%d"
+            " ended=%s",
             recording.id, result["file"], result["bytes"], duration,
-            len(recording.gaps),
+            len(recording.gaps), result["ended"],
         )
         return result
 
@@ -493,6 +661,7 @@ class RecordingStore:
             "gaps": [list(gap) for gap in recording.gaps],
             "mime": recording.mime,
             "duration": duration,
+            "ended": recording.ended or ENDED_STOP,
         }
 
     def _write_sidecar(

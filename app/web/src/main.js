@@ -141,7 +141,7 @@ async function stopRecording() {
   show('record-state', `saved ${ack.file}`);
 }
 
-// A final refusal (storage_full) ended the recording: the server keeps
+// A final refusal (a full store or a cap) ended the recording: the server keeps
 // what it has; the error stays on show.
 function onRecordingError(error, final) {
   show('record-state', `error: ${describe(error)}`);

@@ -1,8 +1,9 @@
 // Recording: MediaRecorder chunks, each PUT over HTTP with its sequence
 // number and retried until the server acknowledges it. A full store
-// (507 storage_full) ends the recording: no retry, no more chunks. The
-// stop is sent again after a reconnect (the server answers a repeated
-// stop with the first one's result).
+// (507 storage_full) or a cap of the recording (recording_too_large,
+// recording_too_long) ends it: no retry, no more chunks; the server
+// keeps what came before. The stop is sent again after a reconnect (the
+// server answers a repeated stop with the first one's result).
 
 import { request } from './signaling.js';
 
@@ -10,6 +11,8 @@ const TIMESLICE_MS = 1000;
 const MAX_ATTEMPTS = 6;
 const FIRST_RETRY_MS = 500;
 const STORAGE_FULL = 507;
+// Refusals after which the server takes no more chunks of the recording.
+const ENDING_ERRORS = new Set(['storage_full', 'recording_too_large', 'recording_too_long']);
 const MIME_CANDIDATES = [
   'video/webm;codecs=vp8,opus',
   'video/webm;codecs=vp9,opus',
@@ -38,9 +41,15 @@ function isFinal(status) {
 }
 
 class RefusedChunk extends Error {
-  constructor(message, status) {
+  constructor(message, status, code) {
     super(message);
     this.status = status;
+    this.code = code;
+  }
+
+  // The server ended the recording: nothing more is worth sending.
+  get ending() {
+    return this.status === STORAGE_FULL || ENDING_ERRORS.has(this.code);
   }
 }
 
@@ -95,7 +104,7 @@ async function sendChunk(url, token, seq, blob) {
   const answer = await response.json().catch(() => ({}));
   const message = `chunk ${seq}: ${answer.error ?? response.status}`;
   if (isFinal(response.status)) {
-    throw new RefusedChunk(message, response.status);
+    throw new RefusedChunk(message, response.status, answer.error);
   }
   throw new Error(message);
 }
@@ -156,7 +165,7 @@ export class Recording {
       await putChunk(this.id, this.token, seq, blob);
     } catch (error) {
       this.failed = error;
-      if (error instanceof RefusedChunk && error.status === STORAGE_FULL) {
+      if (error instanceof RefusedChunk && error.ending) {
         this.halt();
       }
       this.onError(error, this.halted);
