@@ -369,3 +369,58 @@ def test_websocket_message_within_the_limit_is_served(
 
         opcode, ack = _read_frame(conn)
         assert (opcode, ack[:3]) == (1, b"431"), ack
+
+
+def _log_tail(server: Server, offset: int) -> str:
+    return server.log.read_bytes()[offset:].decode("utf-8", "replace")
+
+
+def _connect_namespace(conn: socket.socket) -> None:
+    conn.sendall(_frame_header(1, 2) + b"40")
+    assert _read_frame(conn)[1].startswith(b"40")
+
+
+def _leave_is_answered(conn: socket.socket) -> bool:
+    message = b'421["leave"]'
+    conn.sendall(_frame_header(1, len(message)) + message)
+    while True:
+        opcode, payload = _read_frame(conn)
+        if opcode == 1 and payload.startswith(b"431"):
+            return True
+
+
+def test_websocket_closed_by_the_client_ends_without_a_fault(
+    server: Server,
+) -> None:
+    offset = server.log.stat().st_size
+    with _websocket(server) as conn:
+        _connect_namespace(conn)
+
+        conn.sendall(_frame_header(8, 2) + struct.pack("!H", 1000))
+
+        # gevent-websocket answers with a close frame of no status code.
+        while _read_frame(conn)[0] != 8:
+            pass
+        assert conn.recv(1) == b"", "the server kept the connection open"
+    # One more request on the single worker: by its answer the greenlets
+    # of the closed session have run.
+    assert requests.get(f"{server.url}/api/health", timeout=5).ok
+
+    assert "Traceback" not in _log_tail(server, offset)
+
+
+def test_websocket_refusal_closes_once_and_spares_other_sessions(
+    server: Server,
+) -> None:
+    offset = server.log.stat().st_size
+    with _websocket(server) as bystander, _websocket(server) as sender:
+        _connect_namespace(bystander)
+        _connect_namespace(sender)
+
+        sender.sendall(_frame_header(1, 20 * 1024 * 1024))
+
+        assert _close_code(sender) == 1009
+        assert sender.recv(1) == b"", "a second frame followed the close"
+        assert _leave_is_answered(bystander)
+
+    assert "Traceback" not in _log_tail(server, offset)

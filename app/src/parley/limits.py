@@ -19,7 +19,7 @@ import contextlib
 import logging
 import struct
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any
 
 from geventwebsocket.exceptions import (  # type: ignore[import-untyped]
     WebSocketError,
@@ -95,65 +95,71 @@ class MessageTooBigError(Exception):
     """A WebSocket message announced more bytes than the limit."""
 
 
-class CappedWebSocket(WebSocket):  # type: ignore[misc]
-    """gevent-websocket's WebSocket that refuses a message from its header.
+class MessageBudget:
+    """Stands in for a WebSocket's raw_read, counting each message's bytes.
 
     gevent-websocket reads each frame whole, whatever its header says, and
     python-engineio compares the message with its limit only after that:
     a sender could make the worker buffer and unmask any number of bytes,
-    and every other session of the (single) worker waited meanwhile. Here
-    each frame's payload length is added up per message before a byte of
-    it is read; past the limit the socket gets a close frame with 1009
-    and the connection ends without reading the rest.
+    and every other session of the (single) worker waited meanwhile.
+    read_frame calls raw_read once per frame with the payload length from
+    the frame's header, before a byte of the payload is read: here those
+    lengths are added up per message (fragments count together), and past
+    the limit the socket gets a close frame with 1009 and the connection
+    ends without reading the rest.
+    """
+
+    __slots__ = ("max_bytes", "read", "used", "websocket")
+
+    def __init__(
+        self, websocket: Any, read: Callable[[int], bytes], max_bytes: int
+    ) -> None:
+        self.websocket = websocket
+        self.read = read
+        self.max_bytes = max_bytes
+        self.used = 0
+
+    def __call__(self, size: int) -> bytes:
+        self.used += size
+        if self.used > self.max_bytes:
+            self._refuse()
+            # read_frame turns any error here into "unexpected EOF", and
+            # receive() then reports the socket closed to Engine.IO.
+            raise MessageTooBigError(self.used)
+        return self.read(size)
+
+    def _refuse(self) -> None:
+        websocket = self.websocket
+        logger.warning(
+            "websocket message refused address=%s bytes=%d limit=%d",
+            websocket.environ.get("REMOTE_ADDR"), self.used, self.max_bytes,
+        )
+
+        # WebSocket.close() would send its text alone, with no status
+        # code, so the close frame is sent here; marked closed, the socket
+        # then sends no second one when receive() closes it.
+        payload = struct.pack("!H", CLOSE_TOO_BIG) + b"message too big"
+        with contextlib.suppress(WebSocketError):
+            websocket.send_frame(payload, websocket.OPCODE_CLOSE)
+        websocket.closed = True
+
+
+class CappedWebSocket(WebSocket):  # type: ignore[misc]
+    """gevent-websocket's WebSocket whose raw_read is a MessageBudget.
 
     WebSocket has __slots__, so a subclass that an existing object can
-    become has no room of its own: the limit is a class attribute (one
-    subclass per limit, see capped_websocket_class) and the running count
-    of each message lives in _message_bytes, keyed by the socket's id
-    while read_message runs.
+    become adds none: the budget lives in the raw_read slot, where
+    WebSocket.close() can still clear it, and this class only starts a
+    new count with each message.
     """
 
     __slots__ = ()
-    max_message_bytes: ClassVar[int] = 0
 
     def read_message(self) -> Any:
-        _message_bytes[id(self)] = 0
-        try:
-            return super().read_message()
-        finally:
-            _message_bytes.pop(id(self), None)
-
-    def raw_read(self, size: int) -> bytes:
-        read_so_far = _message_bytes.get(id(self), 0) + size
-        _message_bytes[id(self)] = read_so_far
-        if read_so_far > self.max_message_bytes:
-            logger.warning(
-                "websocket message refused address=%s bytes=%d limit=%d",
-                self.environ.get("REMOTE_ADDR"), read_so_far,
-                self.max_message_bytes,
-            )
-            # close() would send its text alone, with no status code.
-            payload = struct.pack("!H", CLOSE_TOO_BIG) + b"message too big"
-            with contextlib.suppress(WebSocketError):
-                self.send_frame(payload, self.OPCODE_CLOSE)
-            # read_frame turns any error here into "unexpected EOF", and
-            # receive() then reports the socket closed to Engine.IO.
-            raise MessageTooBigError(read_so_far)
-        data: bytes = super().raw_read(size)
-        return data
-
-
-# Bytes of the message each CappedWebSocket is reading, by id(socket).
-_message_bytes: dict[int, int] = {}
-
-
-def capped_websocket_class(max_bytes: int) -> type[CappedWebSocket]:
-    """A CappedWebSocket subclass whose messages stop at `max_bytes`."""
-    return type(
-        "CappedWebSocket",
-        (CappedWebSocket,),
-        {"__slots__": (), "max_message_bytes": max_bytes},
-    )
+        budget = self.raw_read
+        if isinstance(budget, MessageBudget):
+            budget.used = 0
+        return super().read_message()
 
 
 class WebSocketLimit:
@@ -166,12 +172,15 @@ class WebSocketLimit:
 
     def __init__(self, app: WsgiApp, max_bytes: int) -> None:
         self.app = app
-        self.socket_class = capped_websocket_class(max_bytes)
+        self.max_bytes = max_bytes
 
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         websocket = environ.get("wsgi.websocket")
         if websocket is not None and type(websocket) is WebSocket:
-            websocket.__class__ = self.socket_class
+            websocket.__class__ = CappedWebSocket
+            websocket.raw_read = MessageBudget(
+                websocket, websocket.raw_read, self.max_bytes
+            )
         return self.app(environ, start_response)
