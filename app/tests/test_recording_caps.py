@@ -99,11 +99,28 @@ def test_every_chunk_after_the_cap_gets_the_same_refusal(
     with pytest.raises(RecordingError):
         _put(store, rec, 5, chunks[5])
 
-    for seq in (5, 6, 2):
+    for seq in (5, 6):
         with pytest.raises(RecordingError) as refused:
             _put(store, rec, seq, b"more")
         assert refused.value.code == "recording_too_large"
 
+    assert _sidecar(store, rec)["chunks"] == 5
+
+
+def test_a_stored_chunk_sent_again_after_the_cap_is_a_repeat(
+    tmp_path: Path, clock: Clock, live_webm: bytes
+) -> None:
+    chunks = split(live_webm, 6)
+    store = _store(tmp_path, clock, max_bytes=len(live_webm) - 1)
+    rec = store.start("lab", "sid-a", MIME)
+    for seq in range(5):
+        _put(store, rec, seq, chunks[seq])
+    with pytest.raises(RecordingError):
+        _put(store, rec, 5, chunks[5])
+
+    ack = store.put_chunk(rec.id, rec.token, 2, chunks[2])
+
+    assert ack.duplicate
     assert _sidecar(store, rec)["chunks"] == 5
 
 

@@ -229,6 +229,28 @@ def test_removing_a_recording_removes_all_its_files(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_link_in_place_of_held_chunks_is_removed_not_followed(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "recordings"
+    other = tmp_path / "screenshots"
+    store.mkdir()
+    other.mkdir()
+    outside = write(other / shot_name(1), 100)
+    paths = make_recording(store, 1, days=30)
+    link = store / f"{rec_id(1)}.held"
+    link.symlink_to(other, target_is_directory=True)
+    when = NOW - 30 * DAY_S
+    os.utime(link, (when, when), follow_symlinks=False)
+
+    report = sweep(store, "recordings", Limits(max_age_days=1), NOW)
+
+    assert removed_names(report.removed) == [rec_id(1)]
+    assert not link.is_symlink()
+    assert not any(path.exists() for path in paths)
+    assert outside.read_bytes() == b"x" * 100
+
+
 def test_interrupted_removal_keeps_the_sidecar(tmp_path: Path) -> None:
     base = rec_id(1)
     sidecar = write(tmp_path / f"{base}.json", 10)

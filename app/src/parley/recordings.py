@@ -288,9 +288,9 @@ class RecordingStore:
         cap: str | None = None
         first = False
         with recording.lock:
-            self._check_accepting(recording, seq)
-            recording.last_activity = self._clock()
             duplicate = seq < recording.next_seq or seq in recording.held
+            self._check_accepting(recording, seq, duplicate)
+            recording.last_activity = self._clock()
             if not duplicate:
                 cap = self._cap_passed(recording, len(data))
             if duplicate:
@@ -312,8 +312,16 @@ class RecordingStore:
             raise self._cap_error(cap)
         return ChunkAck(recording.id, seq, len(data), duplicate)
 
-    def _check_accepting(self, recording: Recording, seq: int) -> None:
-        """Refuse a chunk the recording no longer takes (lock held)."""
+    def _check_accepting(
+        self, recording: Recording, seq: int, repeat: bool
+    ) -> None:
+        """Refuse a chunk the recording no longer takes (lock held).
+
+        A repeat of a chunk already stored is acknowledged again, even
+        once the recording has ended: the client only missed its answer.
+        """
+        if repeat:
+            return
         if recording.ended in CAP_ENDINGS:
             raise self._cap_error(recording.ended)
         if recording.finished.is_set():
@@ -629,7 +637,9 @@ class RecordingStore:
             raise
 
         storage.fsync_directory(self.directory)
-        paths["part"].unlink()
+        # The recording is finished now: retention may already be
+        # removing it, its raw file first.
+        paths["part"].unlink(missing_ok=True)
         storage.fsync_directory(self.directory)
         logger.info(
             "recording saved id=%s file=%s bytes=%d duration=%.1f gaps=%d"

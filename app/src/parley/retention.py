@@ -236,7 +236,14 @@ def removal_order(store: Path, kind: Kind, name: str) -> list[Path]:
 
 
 def _remove_tree(directory: Path) -> None:
-    """Remove `directory` and what it holds; what vanished is fine."""
+    """Remove `directory` and what it holds; what vanished is fine.
+
+    A link in its place is removed as a link: what it points to, which
+    may be the other store, is never entered.
+    """
+    if directory.is_symlink():
+        directory.unlink(missing_ok=True)
+        return
     try:
         children = list(directory.iterdir())
     except FileNotFoundError:
