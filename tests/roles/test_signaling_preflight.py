@@ -35,7 +35,8 @@ def run_preflight(tmp_path: Path, settings: dict[str, object]) -> str:
     playbook.write_text(PLAY)
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps({**GOOD, **settings}))
-    ansible = shutil.which("ansible-playbook", path=Path(sys.executable).parent)
+    venv_bin = Path(sys.executable).parent
+    ansible = shutil.which("ansible-playbook", path=venv_bin)
     assert ansible is not None, "ansible-playbook is not in the venv"
 
     result = subprocess.run(
