@@ -14,6 +14,7 @@ declare -A wanted=(
   [node]=nodejs                  # app/build.sh bundles the web client
   [npm]=npm
   [curl]=curl                    # smoke checks in the README
+  [openssl]=openssl              # molecule checks chains with openssl verify
 )
 
 missing=()

@@ -64,16 +64,20 @@ def _free_port() -> int:
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_DEADLINE_S
+    last_error: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode}")
         try:
             if requests.get(f"{url}/api/health", timeout=1).ok:
                 return
-        except requests.ConnectionError:
-            pass
+        except requests.ConnectionError as error:
+            # Not listening yet: try again until the deadline.
+            last_error = error
         time.sleep(0.1)
-    raise TimeoutError(f"gunicorn not healthy in {START_DEADLINE_S} s")
+    raise TimeoutError(
+        f"gunicorn not healthy in {START_DEADLINE_S} s: {last_error}"
+    )
 
 
 def start_server(base: Path, extra_env: dict[str, str]) -> tuple[

@@ -381,10 +381,16 @@ def _connect_namespace(conn: socket.socket) -> None:
 
 
 def _leave_is_answered(conn: socket.socket) -> bool:
+    """Send a leave; True on its ack, False if the server closes first.
+
+    A silent server ends the wait by the socket's own timeout.
+    """
     message = b'421["leave"]'
     conn.sendall(_frame_header(1, len(message)) + message)
     while True:
         opcode, payload = _read_frame(conn)
+        if opcode == 8:
+            return False
         if opcode == 1 and payload.startswith(b"431"):
             return True
 

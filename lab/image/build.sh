@@ -18,7 +18,11 @@ if [[ -z "$mirror" ]]; then
   exit 1
 fi
 mirror="${mirror%/}"
-security="${mirror%/debian}/debian-security"
+# Its security archive, when the sources have one (a local mirror often
+# carries none; the lab then goes without it, as this machine does).
+security=$(apt-get indextargets --format '$(REPO_URI)' 2>/dev/null \
+  | grep -m1 -E '/debian-security/?$' || true)
+security="${security%/}"
 
 packages=$(grep -v '^#' "$here/packages.txt" | xargs | tr ' ' ',')
 inputs_hash=$(cat "$here/build.sh" "$here/packages.txt" \
@@ -42,11 +46,13 @@ debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" \
   exit 1
 }
 
-cat >"$rootfs/etc/apt/sources.list" <<SOURCES
-deb $mirror $suite main
-deb $mirror $suite-updates main
-deb $security $suite-security main
-SOURCES
+{
+  echo "deb $mirror $suite main"
+  echo "deb $mirror $suite-updates main"
+  if [[ -n "$security" ]]; then
+    echo "deb $security $suite-security main"
+  fi
+} >"$rootfs/etc/apt/sources.list"
 
 # Keep downloaded packages: the lab shares one archive cache between hosts.
 cat >"$rootfs/etc/apt/apt.conf.d/10parley-keep-packages" <<'APT'

@@ -23,9 +23,9 @@ timeout = 60
 # Seconds given to open connections when the service stops.
 graceful_timeout = 20
 
-# gunicorn 24 and later open a control socket in ~/.gunicorn; the service
-# account has no writable home under a read-only system, and nothing
-# here uses it.
+# gunicorn 27 (the pinned version) opens a control socket in
+# ~/.gunicorn; the service account has no writable home under a
+# read-only system, and nothing here uses it.
 control_socket_disable = True
 
 accesslog = "-"

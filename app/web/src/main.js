@@ -149,7 +149,12 @@ function onRecordingError(error, final) {
     const recording = state.recording;
     state.recording = null;
     byId('record').textContent = 'Record';
-    recording.finish(state.socket, RECORD_STOP_TIMEOUT_MS).catch(() => {});
+    recording.finish(state.socket, RECORD_STOP_TIMEOUT_MS).then(
+      (ack) => show('record-state', `error: ${describe(error)}; saved ${ack.file}`),
+      (stopError) => show(
+        'record-state', `error: ${describe(error)}; stop: ${describe(stopError)}`,
+      ),
+    );
   }
 }
 

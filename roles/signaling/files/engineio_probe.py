@@ -269,6 +269,8 @@ def main() -> int:
                           "error": f"{type(error).__name__}: {error}"}))
         return 1
 
+    # The transport named here is the one the session was just upgraded
+    # to and answered on: upgrade() raises unless that happened.
     print(json.dumps({"ok": True, "url": args.url, "transport": "websocket",
                       "upgrade_status": result["status"],
                       "probe": result["probe"],
