@@ -121,7 +121,7 @@ def test_third_peer_is_refused_and_isolated_until_a_seat_frees(
                        "data": {"sdp": "v=0"}}) not in ann.quiet()
 
     assert bob.call("leave") == {"ok": True}
-    assert ann.next() == ("peer-left", {"sid": bob.sid})
+    assert ann.next() == ("peer-left", {"sid": bob.sid, "reason": "left"})
     retry = cid.call("join", {"room": room, "name": "Cid"})
     assert retry["ok"] is True
     assert retry["members"] == [{"sid": ann.sid, "name": "Ann"}]
@@ -138,7 +138,9 @@ def test_disconnect_announces_departure(
 
     bob.close()
 
-    assert ann.next() == ("peer-left", {"sid": bob_sid})
+    assert ann.next() == (
+        "peer-left", {"sid": bob_sid, "reason": "disconnected"}
+    )
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 from calls import (
     Caller,
+    frames_decoded,
     open_call,
     two_callers,
     wait_for_more_frames,
@@ -149,3 +150,49 @@ def test_call_after_call_every_one_connects(
     assert never_connected == [], (
         f"{len(never_connected)} of {CALLS_IN_A_ROW} calls never connected"
     )
+
+
+# Below the page's grace for a dropped member (REJOIN_GRACE_MS, 15 s):
+# a member who pressed Leave must not be waited for.
+LEFT_SEEN_MS = 10_000
+
+
+def test_a_member_who_leaves_ends_the_call_for_the_other_at_once(
+    browser: Browser, public_url: str
+) -> None:
+    with two_callers(browser, public_url, "e2e-leave") as (_room, alice, bob):
+        bob.page.click("#leave")
+
+        expect(alice.page.locator("#status")).to_have_text(
+            "the other member left", timeout=LEFT_SEEN_MS
+        )
+        assert alice.page.evaluate(
+            "() => document.querySelector('#remote-video').srcObject"
+            " === null"
+        )
+        assert alice.page.evaluate("() => window.parley.peerConnection()"
+                                   " === null")
+
+
+def test_a_third_caller_is_refused_and_its_camera_goes_off(
+    browser: Browser, public_url: str
+) -> None:
+    with two_callers(browser, public_url, "e2e-full") as (room, alice, _bob):
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{public_url}/?room={room}&name=carol")
+            page.click("#join")
+
+            expect(page.locator("#status")).to_have_text(
+                re.compile(r"^error: join: room_full")
+            )
+            assert page.evaluate(
+                "() => document.querySelector('#local-video').srcObject"
+                " === null"
+            )
+            expect(page.locator("#join")).to_be_enabled()
+            # The pair's call goes on.
+            wait_for_more_frames(alice.page, frames_decoded(alice.page))
+        finally:
+            context.close()

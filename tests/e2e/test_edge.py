@@ -21,6 +21,9 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 HTTP_URL = os.environ.get("PARLEY_HTTP_URL", "http://localhost:8080")
+# The same edge by address: a second public URL of the lab's inventory.
+IP_URL = os.environ.get("PARLEY_IP_URL", "https://127.0.0.1:8443")
+IP_HTTP_URL = os.environ.get("PARLEY_IP_HTTP_URL", "http://127.0.0.1:8080")
 SERVICE_PATH = "/lab-service/"
 CONNECT_TIMEOUT_MS = 20_000
 HASHED_SCRIPT = re.compile(r'src="(/static/dist/parley-[A-Z0-9]+\.js)"')
@@ -64,6 +67,35 @@ def test_call_page_requests_only_https_and_wss(
     assert recorded.insecure_urls() == []
     assert any(url.startswith("wss://") for url in recorded.urls)
     assert not [text for text in recorded.console if "Mixed Content" in text]
+
+
+def test_call_page_by_address_connects_over_websocket(
+    recorded: RecordedPage,
+) -> None:
+    # The certificate names 127.0.0.1 as an IP and the app allows the
+    # origin of every public URL, so the page is as good by address.
+    room = f"edge-ip-{uuid.uuid4().hex[:8]}"
+    recorded.page.goto(f"{IP_URL}/?room={room}&name=edge")
+    recorded.page.click("#join")
+    recorded.page.wait_for_function(
+        "() => window.parley.transport() === 'websocket'",
+        timeout=CONNECT_TIMEOUT_MS,
+    )
+
+    expect(recorded.page.locator("#status")).to_have_text(f"joined {room}")
+    assert recorded.insecure_urls() == []
+    assert any(
+        url.startswith("wss://127.0.0.1:8443/") for url in recorded.urls
+    )
+
+
+def test_plain_http_by_address_redirects_to_the_same_address() -> None:
+    answer = requests.get(
+        f"{IP_HTTP_URL}/?room=a", allow_redirects=False, timeout=10
+    )
+
+    assert answer.status_code == 301
+    assert answer.headers["Location"] == f"{IP_URL}/?room=a"
 
 
 def test_internal_service_is_reached_through_the_edge(

@@ -123,15 +123,23 @@ class Events:
         return True
 
     def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        self._depart(sid)
+        self._depart(sid, "disconnected")
         logger.info("client disconnected sid=%s reason=%s", sid, reason)
 
-    def _depart(self, sid: str) -> None:
+    def _depart(self, sid: str, reason: str) -> None:
+        """Take the member out of its room and tell the others why.
+
+        `reason` is "left" for a leave the member asked for, after which
+        its call is over, and "disconnected" for a socket that dropped,
+        whose member may come back on a new socket.
+        """
         member = self.rooms.leave(sid)
         if member is None:
             return
         self.sio.leave_room(sid, member.room)
-        self.sio.emit("peer-left", {"sid": sid}, room=member.room)
+        self.sio.emit(
+            "peer-left", {"sid": sid, "reason": reason}, room=member.room
+        )
 
     def on_join(self, sid: str, data: Any) -> Ack:
         payload = _payload(data)
@@ -149,7 +157,7 @@ class Events:
         }
 
     def on_leave(self, sid: str, data: Any) -> Ack:
-        self._depart(sid)
+        self._depart(sid, "left")
         return {"ok": True}
 
     def on_signal(self, sid: str, data: Any) -> Ack:

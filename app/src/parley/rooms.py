@@ -41,7 +41,8 @@ def check_room(room: object) -> str:
     if not isinstance(room, str) or not ROOM_PATTERN.fullmatch(room):
         raise RoomError(
             "invalid",
-            "room must be 1-64 letters, digits, '.', '_' or '-'",
+            "room must be 1-64 ASCII letters, digits, '.', '_' or '-',"
+            " starting with a letter or digit",
         )
     return room
 

@@ -82,11 +82,25 @@ async function startLocalMedia() {
   }
 }
 
+function stopLocalMedia() {
+  stopStream(state.localStream);
+  state.localStream = null;
+  byId('local-video').srcObject = null;
+}
+
 async function joinRoom() {
   const room = byId('room').value.trim();
   const name = byId('name').value.trim();
   await startLocalMedia();
-  const ack = await request(state.socket, 'join', { room, name });
+  let ack;
+  try {
+    ack = await request(state.socket, 'join', { room, name });
+  } catch (error) {
+    // Refused (a full room, a bad name) or no socket: the camera goes
+    // off again, as it would after a leave.
+    stopLocalMedia();
+    throw error;
+  }
   state.sid = ack.sid;
   state.room = { room, name };
   state.inRoom = true;
@@ -106,9 +120,7 @@ async function leaveRoom() {
   state.room = null;
   state.inRoom = false;
   await request(state.socket, 'leave', null);
-  stopStream(state.localStream);
-  state.localStream = null;
-  byId('local-video').srcObject = null;
+  stopLocalMedia();
   setJoined(false);
   setStatus('left the room');
 }
@@ -212,15 +224,22 @@ function onPeerJoined(peer) {
   startCall(peer, { waitForOffer: true });
 }
 
-function onPeerLeft({ sid }) {
-  if (state.call !== null && state.call.peerSid === sid) {
-    setStatus('the other member is reconnecting');
-    clearTimeout(state.peerLeftTimer);
-    state.peerLeftTimer = setTimeout(() => {
-      endCall();
-      setStatus('the other member left');
-    }, REJOIN_GRACE_MS);
+function onPeerLeft({ sid, reason }) {
+  if (state.call === null || state.call.peerSid !== sid) {
+    return;
   }
+  if (reason === 'left') {
+    endCall();
+    setStatus('the other member left');
+    return;
+  }
+  // Its socket dropped: the media may still flow, and it may rejoin.
+  setStatus('the other member is reconnecting');
+  clearTimeout(state.peerLeftTimer);
+  state.peerLeftTimer = setTimeout(() => {
+    endCall();
+    setStatus('the other member left');
+  }, REJOIN_GRACE_MS);
 }
 
 // After the signaling socket comes back, rejoin the room on the new
