@@ -53,16 +53,22 @@ def recorded(browser: Browser) -> Iterator[RecordedPage]:
     context.close()
 
 
-def test_call_page_requests_only_https_and_wss(
-    recorded: RecordedPage, public_url: str
-) -> None:
+def join_on_websocket(recorded: RecordedPage, base_url: str) -> str:
+    """Join a fresh room at `base_url`; wait for the WebSocket transport."""
     room = f"edge-{uuid.uuid4().hex[:8]}"
-    recorded.page.goto(f"{public_url}/?room={room}&name=edge")
+    recorded.page.goto(f"{base_url}/?room={room}&name=edge")
     recorded.page.click("#join")
     recorded.page.wait_for_function(
         "() => window.parley.transport() === 'websocket'",
         timeout=CONNECT_TIMEOUT_MS,
     )
+    return room
+
+
+def test_call_page_requests_only_https_and_wss(
+    recorded: RecordedPage, public_url: str
+) -> None:
+    join_on_websocket(recorded, public_url)
 
     assert recorded.insecure_urls() == []
     assert any(url.startswith("wss://") for url in recorded.urls)
@@ -74,13 +80,7 @@ def test_call_page_by_address_connects_over_websocket(
 ) -> None:
     # The certificate names 127.0.0.1 as an IP and the app allows the
     # origin of every public URL, so the page is as good by address.
-    room = f"edge-ip-{uuid.uuid4().hex[:8]}"
-    recorded.page.goto(f"{IP_URL}/?room={room}&name=edge")
-    recorded.page.click("#join")
-    recorded.page.wait_for_function(
-        "() => window.parley.transport() === 'websocket'",
-        timeout=CONNECT_TIMEOUT_MS,
-    )
+    room = join_on_websocket(recorded, IP_URL)
 
     expect(recorded.page.locator("#status")).to_have_text(f"joined {room}")
     assert recorded.insecure_urls() == []
