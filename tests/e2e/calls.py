@@ -54,6 +54,21 @@ def open_call(
 
 
 @contextmanager
+def one_more_caller(
+    browser: Browser, public_url: str, room: str, name: str
+) -> Iterator[Page]:
+    """A page of its own for `name`, Join pressed in `room`."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{public_url}/?{urlencode({'room': room, 'name': name})}")
+        page.click("#join")
+        yield page
+    finally:
+        context.close()
+
+
+@contextmanager
 def two_callers(
     browser: Browser, public_url: str, room_prefix: str
 ) -> Iterator[tuple[str, Caller, Caller]]:

@@ -17,6 +17,7 @@ import pytest
 from calls import (
     Caller,
     frames_decoded,
+    one_more_caller,
     open_call,
     two_callers,
     wait_for_more_frames,
@@ -177,22 +178,17 @@ def test_a_member_who_leaves_ends_the_call_for_the_other_at_once(
 def test_a_third_caller_is_refused_and_its_camera_goes_off(
     browser: Browser, public_url: str
 ) -> None:
-    with two_callers(browser, public_url, "e2e-full") as (room, alice, _bob):
-        context = browser.new_context()
-        try:
-            page = context.new_page()
-            page.goto(f"{public_url}/?room={room}&name=carol")
-            page.click("#join")
-
-            expect(page.locator("#status")).to_have_text(
-                re.compile(r"^error: join: room_full")
-            )
-            assert page.evaluate(
-                "() => document.querySelector('#local-video').srcObject"
-                " === null"
-            )
-            expect(page.locator("#join")).to_be_enabled()
-            # The pair's call goes on.
-            wait_for_more_frames(alice.page, frames_decoded(alice.page))
-        finally:
-            context.close()
+    with (
+        two_callers(browser, public_url, "e2e-full") as (room, alice, _),
+        one_more_caller(browser, public_url, room, "carol") as page,
+    ):
+        expect(page.locator("#status")).to_have_text(
+            re.compile(r"^error: join: room_full")
+        )
+        assert page.evaluate(
+            "() => document.querySelector('#local-video').srcObject"
+            " === null"
+        )
+        expect(page.locator("#join")).to_be_enabled()
+        # The pair's call goes on.
+        wait_for_more_frames(alice.page, frames_decoded(alice.page))

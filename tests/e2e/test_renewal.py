@@ -16,12 +16,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from calls import (
     Caller,
     frames_decoded,
+    one_more_caller,
     two_callers,
     wait_for_more_frames,
     wait_for_remote_size,
@@ -165,13 +166,7 @@ def test_a_forced_renewal_keeps_the_call_and_serves_the_new_serial(
 
     # Both members hold the room's two places on the server: a third
     # page is refused.
-    third = browser.new_context()
-    try:
-        page = third.new_page()
-        page.goto(f"{public_url}/?{urlencode({'room': room, 'name': 'eve'})}")
-        page.click("#join")
+    with one_more_caller(browser, public_url, room, "eve") as page:
         expect(page.locator("#status")).to_contain_text(
             "room_full", timeout=ROOM_FULL_TIMEOUT_MS
         )
-    finally:
-        third.close()
